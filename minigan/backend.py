@@ -1,0 +1,124 @@
+"""The array backend: NumPy on the CPU or CuPy on an NVIDIA GPU.
+
+Layer code never imports numpy or cupy itself. It asks its input which module
+made it (``xp = get_array_module(x)``, as Chainer does), so one code path serves
+both backends. Everything else (creating parameters, drawing noise) uses the
+*active* backend, ``backend.xp``, chosen by ``use()`` or by the environment
+variable ``MINIGAN_BACKEND`` at import time.
+
+Random numbers are always drawn on the host by a NumPy ``Generator`` and then
+moved to the active backend: a seed gives the same numbers on both backends,
+and a generator's state is a small dict that a checkpoint can store as JSON.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+BACKENDS = ("numpy", "cupy")
+CUPY_INSTALL_HINT = (
+    'install CuPy for your CUDA version: pip install "minigan[cuda12]" '
+    '(CUDA 12) or pip install "minigan[cuda13]" (CUDA 13)'
+)
+
+xp = np  # the active array module; rebound by use()
+name = "numpy"
+_default_dtype = np.dtype(np.float32)
+_host_rng = np.random.default_rng(0)
+
+
+def _import_cupy():
+    """Import CuPy and check that a GPU answers; raise a RuntimeError saying how to fix it."""
+    try:
+        import cupy
+    except ImportError as exc:
+        raise RuntimeError(f"backend 'cupy' asked for, but CuPy is not installed: {CUPY_INSTALL_HINT}") from exc
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDA driver missing or broken: CuPy raises its own error types
+        raise RuntimeError(f"backend 'cupy' asked for, but no usable NVIDIA GPU was found ({exc}); "
+                           f"on a machine with a GPU, {CUPY_INSTALL_HINT}") from exc
+    if count < 1:
+        raise RuntimeError(f"backend 'cupy' asked for, but no NVIDIA GPU is visible; {CUPY_INSTALL_HINT}")
+    return cupy
+
+
+def cupy_available() -> bool:
+    """True when CuPy imports and sees at least one GPU."""
+    try:
+        _import_cupy()
+    except RuntimeError:
+        return False
+    return True
+
+
+def use(backend: str):
+    """Make ``"numpy"`` or ``"cupy"`` the active backend and return its array module."""
+    global xp, name
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}: expected one of {BACKENDS}")
+    xp = np if backend == "numpy" else _import_cupy()
+    name = backend
+    return xp
+
+
+def get_array_module(*arrays):
+    """The module (numpy or cupy) that made the given arrays; numpy for plain Python values."""
+    for a in arrays:
+        module = type(a).__module__
+        if module.startswith("cupy"):
+            import cupy  # already imported, since a CuPy array exists
+            return cupy
+    return np
+
+
+def to_numpy(a) -> np.ndarray:
+    """A NumPy array holding the values of ``a`` (a NumPy or CuPy array, or anything array-like)."""
+    if type(a).__module__.startswith("cupy"):
+        return a.get()
+    return np.asarray(a)
+
+
+def asarray(a, dtype=None):
+    """``a`` as an array of the active backend (copied to the GPU where the backend is CuPy)."""
+    return xp.asarray(a, dtype=dtype)
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the dtype of newly created parameters: ``"float32"`` (default) or ``"float64"``."""
+    global _default_dtype
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"default dtype must be float32 or float64, got {dt}")
+    _default_dtype = dt
+
+
+def default_dtype() -> np.dtype:
+    """The dtype of newly created parameters."""
+    return _default_dtype
+
+
+def seed(s: int) -> None:
+    """Re-seed the global host generator used for parameter initialisation."""
+    global _host_rng
+    _host_rng = np.random.default_rng(s)
+
+
+def host_rng() -> np.random.Generator:
+    """The global host generator (parameter initialisation draws from it)."""
+    return _host_rng
+
+
+def rng(s: int | None = None) -> np.random.Generator:
+    """A new seeded host generator; move its draws to the backend with ``asarray``."""
+    return np.random.default_rng(s)
+
+
+def synchronize() -> None:
+    """Wait for queued GPU work (a no-op on NumPy); needed before reading a clock."""
+    if name == "cupy":
+        xp.cuda.Stream.null.synchronize()
+
+
+use(os.environ.get("MINIGAN_BACKEND", "numpy").strip().lower() or "numpy")

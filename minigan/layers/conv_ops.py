@@ -1,0 +1,107 @@
+"""Convolution as im2col + one matrix product, and its two gradients.
+
+Notation: a convolution C_W maps u (N, C, H, W) to v (N, O, Ho, Wo) with a
+kernel W (O, C, kh, kw), stride s and zero padding p (cross-correlation, as
+PyTorch):
+    v[n, o, y, x] = sum_{c, i, j} W[o, c, i, j] * u_pad[n, c, s*y + i, s*x + j]
+    Ho = (H + 2p - kh) // s + 1     (any H: rows past the last full window are unused)
+
+im2col copies every window into a column, so the sum becomes one GEMM:
+    cols (C*kh*kw, N*Ho*Wo),   v = W.reshape(O, C*kh*kw) @ cols.
+The copy loops in Python over the kh*kw kernel offsets only; each offset moves
+one strided slab of the whole batch at once, never single pixels.
+
+C_W is linear in u, and its adjoint C_W^T (the *transposed convolution*) is
+its input gradient: dL/du = C_W^T(dL/dv) = col2im(W^T @ dL/dv). So
+Conv2d.backward and ConvTranspose2d.forward are the same function, and
+ConvTranspose2d.backward is Conv2d.forward.
+"""
+from __future__ import annotations
+
+from .. import backend
+
+
+def conv_out_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Output length of a convolution along one axis: (size + 2p - k) // s + 1."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def im2col(u, kh: int, kw: int, stride: int, padding: int):
+    """Windows of u as columns.
+
+    u (N, C, H, W) -> cols (C, kh, kw, N, Ho, Wo), where
+    cols[c, i, j, n, y, x] = u_pad[n, c, s*y + i, s*x + j].
+    (Reshaped to (C*kh*kw, N*Ho*Wo) it is the right factor of the GEMM.)
+    """
+    xp = backend.get_array_module(u)
+    N, C, H, W = u.shape
+    Ho, Wo = conv_out_size(H, kh, stride, padding), conv_out_size(W, kw, stride, padding)
+    # Channel-major (C, N, ...) so each slab below lands contiguously in cols.
+    if padding:
+        padded = xp.zeros((C, N, H + 2 * padding, W + 2 * padding), dtype=u.dtype)
+        padded[:, :, padding:padding + H, padding:padding + W] = u.transpose(1, 0, 2, 3)
+    else:
+        padded = u.transpose(1, 0, 2, 3)
+    cols = xp.empty((C, kh, kw, N, Ho, Wo), dtype=u.dtype)
+    for i in range(kh):
+        rows = slice(i, i + stride * (Ho - 1) + 1, stride)
+        for j in range(kw):
+            cols[:, i, j] = padded[:, :, rows, j:j + stride * (Wo - 1) + 1:stride]
+    return cols
+
+
+def col2im(cols, u_shape, stride: int, padding: int):
+    """The adjoint of im2col: scatter-add columns back into an image.
+
+    cols (C, kh, kw, N, Ho, Wo) -> u (N, C, H, W) with u_shape = (N, C, H, W);
+    every cols entry is added to the pixel im2col copied it from (windows
+    overlap when s < k, so a pixel collects several entries).
+    """
+    xp = backend.get_array_module(cols)
+    C, kh, kw, N, Ho, Wo = cols.shape
+    H, W = u_shape[2], u_shape[3]
+    padded = xp.zeros((C, N, H + 2 * padding, W + 2 * padding), dtype=cols.dtype)
+    for i in range(kh):
+        rows = slice(i, i + stride * (Ho - 1) + 1, stride)
+        for j in range(kw):
+            padded[:, :, rows, j:j + stride * (Wo - 1) + 1:stride] += cols[:, i, j]
+    return xp.ascontiguousarray(padded[:, :, padding:padding + H, padding:padding + W].transpose(1, 0, 2, 3))
+
+
+def conv2d_forward(u, W, stride: int, padding: int):
+    """v = C_W(u).  u (N, C, H, W), W (O, C, kh, kw) -> v (N, O, Ho, Wo), and the cols for backward."""
+    cols = im2col(u, W.shape[2], W.shape[3], stride, padding)
+    return conv2d_from_cols(cols, W), cols
+
+
+def conv2d_from_cols(cols, W):
+    """The GEMM half of a convolution.  cols (C, kh, kw, N, Ho, Wo), W (O, C, kh, kw) -> v (N, O, Ho, Wo)."""
+    xp = backend.get_array_module(cols)
+    C, kh, kw, N, Ho, Wo = cols.shape
+    O = W.shape[0]
+    v = W.reshape(O, -1) @ cols.reshape(C * kh * kw, -1)  # (O, N*Ho*Wo)
+    return xp.ascontiguousarray(v.reshape(O, N, Ho, Wo).transpose(1, 0, 2, 3))
+
+
+def channels_first(v):
+    """(N, O, Ho, Wo) -> (O, N*Ho*Wo), the layout the GEMMs take dL/dv in."""
+    xp = backend.get_array_module(v)
+    return xp.ascontiguousarray(v.transpose(1, 0, 2, 3)).reshape(v.shape[1], -1)
+
+
+def conv2d_backward_input(gv, W, u_shape, stride: int, padding: int):
+    """dL/du = C_W^T(dL/dv): the transposed convolution.
+
+    gv (N, O, Ho, Wo), W (O, C, kh, kw) -> (N, C, H, W) with (H, W) from u_shape.
+    """
+    O, C, kh, kw = W.shape
+    N, _, Ho, Wo = gv.shape
+    dcols = W.reshape(O, -1).T @ channels_first(gv)  # (C*kh*kw, N*Ho*Wo)
+    return col2im(dcols.reshape(C, kh, kw, N, Ho, Wo), u_shape, stride, padding)
+
+
+def conv2d_backward_weight(gv, cols):
+    """dL/dW = dL/dv @ cols^T.  gv (N, O, Ho, Wo), cols (C, kh, kw, N, Ho, Wo) -> (O, C, kh, kw)."""
+    C, kh, kw = cols.shape[:3]
+    gw = channels_first(gv) @ cols.reshape(C * kh * kw, -1).T
+    return gw.reshape(gv.shape[1], C, kh, kw)

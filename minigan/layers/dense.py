@@ -1,0 +1,44 @@
+"""Dense (fully connected) layer: y = x @ W + b."""
+from __future__ import annotations
+
+from .base import Module
+from .init import fan_in_uniform
+
+
+class Dense(Module):
+    """y = x @ W + b.
+
+    Shapes: x (N, in_features) -> y (N, out_features); W (in_features, out_features), b (out_features,).
+
+    Backward, with G = dL/dy of shape (N, out):
+      dL/dx = G @ W^T          (N, in)     since y_nj = sum_i x_ni W_ij + b_j
+      dL/dW = x^T @ G          (in, out)   summed over the batch
+      dL/db = sum_n G_n        (out,)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.add_param("W", fan_in_uniform((in_features, out_features), in_features))
+        if bias:
+            self.add_param("b", fan_in_uniform((out_features,), in_features))
+        self._x = None
+
+    def forward(self, x):
+        self.check_input(x, 2, {1: self.in_features})
+        self._x = x
+        y = x @ self.params["W"]
+        if "b" in self.params:
+            y += self.params["b"]
+        return y
+
+    def backward(self, grad_out):
+        W = self.params["W"]
+        if self.param_grads:
+            self.grads["W"] += self._x.T @ grad_out
+            if "b" in self.params:
+                self.grads["b"] += grad_out.sum(axis=0)
+        return grad_out @ W.T
+
+    def __repr__(self) -> str:
+        return f"Dense({self.in_features}, {self.out_features}, bias={'b' in self.params})"

@@ -1,0 +1,99 @@
+"""Batch normalisation with PyTorch's exact semantics.
+
+Per feature (BatchNorm1d, input (N, C)) or per channel (BatchNorm2d, input
+(N, C, H, W), statistics over N, H and W together), with m values in each:
+    mu = mean(x),  var = mean((x - mu)^2)          (biased: divides by m)
+    x_hat = (x - mu) / sqrt(var + eps)
+    y = gamma * x_hat + beta
+Training mode normalises with the batch's mu and var and updates
+    running_mean = (1 - momentum) * running_mean + momentum * mu
+    running_var  = (1 - momentum) * running_var  + momentum * var * m / (m - 1)   (unbiased)
+Evaluation mode normalises with running_mean and running_var instead.
+
+Backward in training mode (mu and var depend on every x in the group):
+    dL/dbeta  = sum dy
+    dL/dgamma = sum dy * x_hat
+    dL/dx     = gamma / sqrt(var + eps) * (dy - (x_hat * dL/dgamma + dL/dbeta) / m)
+(derived in lessons/04; the two sums are the projections of dy onto the
+directions that subtracting the mean and dividing by the std remove).
+In evaluation mode mu and var are constants: dL/dx = gamma / sqrt(running_var + eps) * dy.
+"""
+from __future__ import annotations
+
+from .. import backend
+from .base import Module
+
+
+class _BatchNorm(Module):
+    ndim = None  # input dims: 2 for BatchNorm1d, 4 for BatchNorm2d
+
+    def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5):
+        super().__init__()
+        xp, dt = backend.xp, backend.default_dtype()
+        self.num_features, self.momentum, self.eps = num_features, momentum, eps
+        self.add_param("gamma", xp.ones(num_features, dtype=dt))
+        self.add_param("beta", xp.zeros(num_features, dtype=dt))
+        self.buffers["running_mean"] = xp.zeros(num_features, dtype=dt)
+        self.buffers["running_var"] = xp.ones(num_features, dtype=dt)
+        self._cache = None
+
+    @property
+    def _axes(self):
+        """The axes statistics are taken over: all but the channel axis 1."""
+        return (0,) if self.ndim == 2 else (0, 2, 3)
+
+    def _per_channel(self, v):
+        """Reshape a (C,) vector so it broadcasts against the input: (1, C) or (1, C, 1, 1)."""
+        return v.reshape((1, -1) + (1,) * (self.ndim - 2))
+
+    def forward(self, x):
+        self.check_input(x, self.ndim, {1: self.num_features})
+        xp = backend.get_array_module(x)
+        m = x.size // self.num_features
+        if self.training:
+            if m < 2:
+                raise ValueError(f"{self!r}: training mode needs more than one value per channel "
+                                 f"to estimate a variance, got input of shape {tuple(x.shape)}")
+            mean = x.mean(axis=self._axes)
+            centred = x - self._per_channel(mean)
+            var = (centred * centred).mean(axis=self._axes)
+            mom = self.momentum
+            rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
+            rm *= 1 - mom
+            rm += mom * mean
+            rv *= 1 - mom
+            rv += (mom * m / (m - 1)) * var
+        else:
+            centred = x - self._per_channel(self.buffers["running_mean"])
+            var = self.buffers["running_var"]
+        inv_std = 1 / xp.sqrt(var + x.dtype.type(self.eps))
+        x_hat = centred * self._per_channel(inv_std)
+        self._cache = (x_hat, inv_std, m)
+        return x_hat * self._per_channel(self.params["gamma"]) + self._per_channel(self.params["beta"])
+
+    def backward(self, grad_out):
+        x_hat, inv_std, m = self._cache
+        dbeta = grad_out.sum(axis=self._axes)
+        dgamma = (grad_out * x_hat).sum(axis=self._axes)
+        if self.param_grads:
+            self.grads["beta"] += dbeta
+            self.grads["gamma"] += dgamma
+        scale = self._per_channel(self.params["gamma"] * inv_std)
+        if not self.training:
+            return grad_out * scale
+        return scale * (grad_out - (x_hat * self._per_channel(dgamma) + self._per_channel(dbeta)) / m)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.num_features}, momentum={self.momentum}, eps={self.eps})"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of features. Shapes: x (N, C) -> y (N, C); gamma, beta, running_* (C,)."""
+
+    ndim = 2
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation per channel. Shapes: x (N, C, H, W) -> y (N, C, H, W); gamma, beta, running_* (C,)."""
+
+    ndim = 4

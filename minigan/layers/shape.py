@@ -1,0 +1,48 @@
+"""Flatten and Reshape: no arithmetic, so backward only undoes the reshape."""
+from __future__ import annotations
+
+import math
+
+from .base import Module
+
+
+class Flatten(Module):
+    """(N, d1, d2, ...) -> (N, d1*d2*...).    Backward reshapes dL/dy back to the input's shape."""
+
+    def __init__(self):
+        super().__init__()
+        self._shape = None
+
+    def forward(self, x):
+        if x.ndim < 2:
+            raise ValueError(f"Flatten(): expected input of shape (N, ...) with at least 2 dims, got {tuple(x.shape)}")
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad_out):
+        return grad_out.reshape(self._shape)
+
+
+class Reshape(Module):
+    """(N, prod(shape)) -> (N, *shape), the batch dim excluded from ``shape``, as Keras' Reshape.
+
+    Example: Reshape(128, 7, 7) turns (N, 6272) into (N, 128, 7, 7).
+    """
+
+    def __init__(self, *shape: int):
+        super().__init__()
+        self.shape = tuple(int(s) for s in shape)
+        self._in_shape = None
+
+    def forward(self, x):
+        if x.ndim < 1 or math.prod(x.shape[1:]) != math.prod(self.shape):
+            raise ValueError(f"{self!r}: expected input of shape (N, ...) holding {math.prod(self.shape)} "
+                             f"values per item, got {tuple(x.shape)}")
+        self._in_shape = x.shape
+        return x.reshape((x.shape[0],) + self.shape)
+
+    def backward(self, grad_out):
+        return grad_out.reshape(self._in_shape)
+
+    def __repr__(self) -> str:
+        return f"Reshape{self.shape}"

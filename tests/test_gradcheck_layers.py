@@ -1,0 +1,77 @@
+"""Every layer's backward against central differences, float64, tolerance 1e-7 (DESIGN.md)."""
+import pytest
+
+from minigan import backend
+from minigan.gradcheck import check_layer, numerical_gradient, rel_error
+from minigan.layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Flatten, LeakyReLU, ReLU,
+                            Reshape, Sequential, Sigmoid, Tanh)
+
+TOL = 1e-7
+
+CASES = {
+    "dense": (lambda: Dense(5, 3), (4, 5)),
+    "dense-nobias": (lambda: Dense(6, 2, bias=False), (3, 6)),
+    "dense-wide-out1": (lambda: Dense(7, 1), (5, 7)),
+    "leakyrelu": (lambda: LeakyReLU(0.2), (4, 6)),
+    "leakyrelu-4d": (lambda: LeakyReLU(0.01), (2, 3, 2, 2)),
+    "relu": (lambda: ReLU(), (4, 6)),
+    "tanh": (lambda: Tanh(), (4, 6)),
+    "sigmoid": (lambda: Sigmoid(), (4, 6)),
+    "batchnorm1d": (lambda: BatchNorm1d(4), (6, 4)),
+    "batchnorm1d-n3": (lambda: BatchNorm1d(3), (3, 3)),
+    "batchnorm2d": (lambda: BatchNorm2d(3), (4, 3, 3, 2)),
+    "conv-k3s1p1": (lambda: Conv2d(2, 3, 3, 1, 1), (2, 2, 5, 5)),
+    "conv-k3s2p0-ragged": (lambda: Conv2d(2, 3, 3, 2, 0), (2, 2, 6, 7)),
+    "conv-k4s2p1": (lambda: Conv2d(2, 3, 4, 2, 1), (2, 2, 7, 7)),
+    "conv-k5s3p2-ragged": (lambda: Conv2d(1, 2, 5, 3, 2), (2, 1, 8, 9)),
+    "conv-k1-nobias": (lambda: Conv2d(3, 2, 1, bias=False), (2, 3, 3, 3)),
+    "convT-k4s2p1": (lambda: ConvTranspose2d(2, 3, 4, 2, 1), (2, 2, 3, 3)),
+    "convT-k3s2p0": (lambda: ConvTranspose2d(2, 3, 3, 2, 0), (2, 2, 3, 4)),
+    "convT-k3s1p1": (lambda: ConvTranspose2d(3, 2, 3, 1, 1), (2, 3, 4, 4)),
+    "convT-k5s3p1": (lambda: ConvTranspose2d(1, 2, 5, 3, 1), (2, 1, 2, 3)),
+    "convT-outpad": (lambda: ConvTranspose2d(2, 2, 3, 2, 1, output_padding=1), (2, 2, 3, 2)),
+    "flatten": (lambda: Flatten(), (2, 3, 2, 2)),
+    "reshape": (lambda: Reshape(3, 2, 2), (2, 12)),
+    "sequential-dcgan-like": (lambda: Sequential(Conv2d(1, 2, 4, 2, 1), BatchNorm2d(2), LeakyReLU(0.2), Flatten(),
+                                                 Dense(8, 1)), (3, 1, 4, 4)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_layer_gradients_match_central_differences(case, xp, float64, rng):
+    make, shape = CASES[case]
+    layer = make()
+    x = xp.asarray(rng.standard_normal(shape))
+    errors = check_layer(layer, x)
+    assert set(errors) == {"x"} | {name for name, _, _ in layer.parameters()}
+    assert max(errors.values()) < TOL, errors
+
+
+def test_batchnorm_eval_mode_gradients(xp, float64, rng):
+    bn = BatchNorm2d(3)
+    bn.forward(xp.asarray(rng.standard_normal((5, 3, 2, 2))))  # give the running stats non-default values
+    bn.eval()
+    errors = check_layer(bn, xp.asarray(rng.standard_normal((4, 3, 2, 2))))
+    assert max(errors.values()) < TOL, errors
+
+
+def test_gradcheck_catches_a_wrong_backward(xp, float64, rng):
+    """The check itself can fail: a layer whose backward is off by 1 % is flagged."""
+    class WrongTanh(Tanh):
+        def backward(self, grad_out):
+            return 1.01 * super().backward(grad_out)
+
+    errors = check_layer(WrongTanh(), xp.asarray(rng.standard_normal((3, 4))))
+    assert errors["x"] > 1e-3
+
+
+def test_gradcheck_refuses_float32(xp, rng):
+    with pytest.raises(ValueError, match="float64"):
+        check_layer(Dense(3, 2), xp.asarray(rng.standard_normal((2, 3)), dtype=xp.float32))
+
+
+def test_numerical_gradient_of_a_known_function(xp, rng):
+    x = xp.asarray(rng.standard_normal((3, 4)))
+    g = numerical_gradient(lambda: float((x ** 3).sum()), x)
+    assert rel_error(g, 3 * x ** 2) < 1e-8
+    assert backend.get_array_module(g) is xp
