@@ -1,0 +1,8 @@
+"""Training data: the PacGAN 2-D mixtures and the embedded 8x8 digits.
+
+Importing this package reads no file; the digits are parsed on the first ``load_digits()``.
+"""
+from .digits import load_digits
+from .toy import TOY_SETS, sample_toy, toy_means, toy_std
+
+__all__ = ["TOY_SETS", "toy_means", "toy_std", "sample_toy", "load_digits"]
