@@ -1,16 +1,93 @@
-"""The ``minigan`` command line."""
+"""The ``minigan`` command line: train, sample (DESIGN.md, "Trainer, command line and run folders")."""
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
+import sys
+from pathlib import Path
 
 from . import __version__
+
+# Options of `minigan train` that map one-to-one onto config keys. Their argparse default is
+# None so that --resume can tell "given again" from "not given" (config.json supplies the rest).
+TRAIN_OPTIONS = [
+    ("--dataset", str, "ring8 | grid25 | digits (default: digits, embedded, no download)"),
+    ("--arch", str, "mlp2d | mlp | dcgan (default depends on the dataset)"),
+    ("--loss", str, "nonsaturating | minimax | lsgan | hinge | wasserstein"),
+    ("--steps", int, "the run's TOTAL number of generator steps"),
+    ("--batch-size", int, "batch size"),
+    ("--seed", int, "random seed (same seed, same backend: same result)"),
+    ("--backend", str, "numpy | cupy"),
+    ("--lr-g", float, "generator learning rate (Adam)"),
+    ("--lr-d", float, "discriminator learning rate (Adam)"),
+    ("--beta1", float, "Adam beta1"),
+    ("--beta2", float, "Adam beta2"),
+    ("--d-steps", int, "discriminator steps per generator step"),
+    ("--pack", int, "PacGAN packing: D judges this many samples at once"),
+    ("--clip", float, "clip each model's global gradient norm to this value"),
+    ("--z-dim", int, "noise dimension"),
+    ("--width", int, "architecture width (hidden units or base channels)"),
+    ("--log-every", int, "steps between history rows"),
+    ("--checkpoint-every", int, "steps between checkpoints"),
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="minigan", description="A from-scratch GAN library on NumPy or CuPy.")
     parser.add_argument("--version", action="version", version=f"minigan {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a GAN into a run folder")
+    for flag, kind, text in TRAIN_OPTIONS:
+        train.add_argument(flag, type=kind, default=None, help=text)
+    train.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<dataset>-<date>-<time>)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out until --steps")
+
+    sample = sub.add_parser("sample", help="draw samples from a trained run")
+    sample.add_argument("run_dir", type=Path)
+    sample.add_argument("-n", type=int, default=64, help="number of samples")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--out", type=Path, required=True, help="FILE.npy (float32 arrays) or FILE.png (picture)")
     return parser
+
+
+def _given(args) -> dict:
+    """The train options given on the command line, as config keys."""
+    keys = [flag[2:].replace("-", "_") for flag, _, _ in TRAIN_OPTIONS]
+    return {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
+
+
+def cmd_train(args) -> int:
+    from .run import default_config, train_run
+
+    given = _given(args)
+    if args.resume:
+        if args.out is None:
+            raise ValueError("--resume needs --out RUN_DIR (the run to continue)")
+        config_path = args.out / "config.json"
+        if not config_path.is_file():
+            raise ValueError(f"--resume: {config_path} does not exist")
+        config = {**json.loads(config_path.read_text()), **given}
+    else:
+        config = {**default_config(given.get("dataset", "digits")), **given}
+        if args.out is None:
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+            args.out = Path("runs") / f"{config['dataset']}-{stamp}"
+    print(f"run folder: {args.out}")
+    metrics = train_run(config, args.out, resume=args.resume)
+    shown = {k: v for k, v in metrics.items() if not isinstance(v, list)}
+    print("metrics:", json.dumps(shown))
+    print(f"wrote {args.out}/samples.png, losses.png, history.csv, metrics.json, checkpoint.npz")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from .run import sample_run
+
+    sample_run(args.run_dir, args.n, args.seed, args.out)
+    print(f"wrote {args.n} samples to {args.out}")
+    return 0
 
 
 def main(argv=None) -> int:
@@ -19,4 +96,11 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    return 0
+    from .io import CheckpointError
+    from .train import TrainingDiverged
+
+    try:
+        return {"train": cmd_train, "sample": cmd_sample}[args.command](args)
+    except (ValueError, FileNotFoundError, CheckpointError, TrainingDiverged) as exc:
+        print(f"minigan {args.command}: error: {exc}", file=sys.stderr)
+        return 2 if not isinstance(exc, TrainingDiverged) else 1

@@ -1,0 +1,95 @@
+"""Ready generator/discriminator pairs, built from minigan's layers.
+
+``build(arch, data_shape, z_dim, pack)`` returns ``(G, D)``:
+  G maps noise (N, z_dim) to data of shape (N, *data_shape);
+  D maps a batch of ``pack`` samples glued together (PacGAN) to logits (N / pack, 1).
+Packing reshapes (N, C, ...) to (N / pack, pack * C, ...): for 2-D points the
+pack's coordinates sit side by side, for images its channels are stacked, so D's
+first layer simply takes ``pack`` times as many inputs.
+
+Architectures (all with the DCGAN initialisation, normal std 0.02):
+  "mlp2d"  toy 2-D data: G z -> [Dense h -> BN -> ReLU] x depth -> Dense 2;
+           D 2*pack -> [Dense h -> LeakyReLU 0.2] x depth -> Dense 1.
+  "mlp"    the seed MLP GAN: G z -> 256 -> 512 -> 1024 (each Dense -> LeakyReLU 0.2 -> BN)
+           -> Dense prod(data_shape) -> tanh; D prod(data_shape) -> 512 -> 256 (LeakyReLU 0.2) -> 1.
+  "dcgan"  images whose side is a multiple of 4 (28x28 gives "dcgan28" of DESIGN.md, 8x8 the small
+           conv pair for the embedded digits): G z -> Dense 2c*(H/4)*(W/4) -> BN1d -> ReLU ->
+           reshape -> ConvT(2c -> c, k4 s2 p1) -> BN2d -> ReLU -> ConvT(c -> C, k4 s2 p1) -> tanh;
+           D Conv(C -> c, k4 s2 p1) -> LeakyReLU 0.2 -> Conv(c -> 2c, k4 s2 p1) -> BN2d -> LeakyReLU
+           -> Flatten -> Dense 1; c = 64 unless ``width`` says otherwise.
+"""
+from __future__ import annotations
+
+import math
+
+from .layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Flatten, LeakyReLU, ReLU, Reshape,
+                     Sequential, Tanh, dcgan_init)
+
+ARCHS = ("mlp2d", "mlp", "dcgan")
+
+
+def mlp2d(z_dim: int, pack: int = 1, width: int = 256, depth: int = 3):
+    """Toy pair for 2-D mixtures. G: (N, z_dim) -> (N, 2); D: (N/pack, 2*pack) -> (N/pack, 1)."""
+    g_layers, d_layers = [], []
+    n_in = z_dim
+    for _ in range(depth):
+        g_layers += [Dense(n_in, width), BatchNorm1d(width), ReLU()]
+        n_in = width
+    G = Sequential(*g_layers, Dense(width, 2))
+    n_in = 2 * pack
+    for _ in range(depth):
+        d_layers += [Dense(n_in, width), LeakyReLU(0.2)]
+        n_in = width
+    D = Sequential(*d_layers, Dense(width, 1))
+    return G, D
+
+
+def mlp(data_shape, z_dim: int = 100, pack: int = 1):
+    """The seed MLP GAN. G: (N, z_dim) -> (N, *data_shape) in [-1, 1]; D: (N/pack, pack*C, H, W) -> (N/pack, 1)."""
+    n = math.prod(data_shape)
+    g_layers, n_in = [], z_dim
+    for width in (256, 512, 1024):
+        g_layers += [Dense(n_in, width), LeakyReLU(0.2), BatchNorm1d(width)]
+        n_in = width
+    G = Sequential(*g_layers, Dense(n_in, n), Tanh(), Reshape(*data_shape))
+    D = Sequential(Flatten(), Dense(n * pack, 512), LeakyReLU(0.2), Dense(512, 256), LeakyReLU(0.2), Dense(256, 1))
+    return G, D
+
+
+def dcgan(data_shape, z_dim: int = 100, pack: int = 1, width: int = 64):
+    """DCGAN with two stride-2 stages. data_shape (C, H, W), H and W multiples of 4.
+
+    G: (N, z_dim) -> (N, C, H, W) in [-1, 1];  D: (N/pack, pack*C, H, W) -> (N/pack, 1).
+    """
+    if len(data_shape) != 3 or data_shape[1] % 4 or data_shape[2] % 4:
+        raise ValueError(f"dcgan needs images (C, H, W) with H and W multiples of 4, got data shape {data_shape}")
+    C, H, W = data_shape
+    h, w, c = H // 4, W // 4, width
+    G = Sequential(
+        Dense(z_dim, 2 * c * h * w), BatchNorm1d(2 * c * h * w), ReLU(), Reshape(2 * c, h, w),
+        ConvTranspose2d(2 * c, c, 4, 2, 1), BatchNorm2d(c), ReLU(),          # -> (c, H/2, W/2)
+        ConvTranspose2d(c, C, 4, 2, 1), Tanh(),                              # -> (C, H, W)
+    )
+    D = Sequential(
+        Conv2d(C * pack, c, 4, 2, 1), LeakyReLU(0.2),                        # -> (c, H/2, W/2)
+        Conv2d(c, 2 * c, 4, 2, 1), BatchNorm2d(2 * c), LeakyReLU(0.2),       # -> (2c, H/4, W/4)
+        Flatten(), Dense(2 * c * h * w, 1),
+    )
+    return G, D
+
+
+def build(arch: str, data_shape, z_dim: int, pack: int = 1, **options):
+    """Build ``(G, D)`` for ``arch`` (one of ARCHS) with the DCGAN initialisation."""
+    if arch == "mlp2d":
+        if tuple(data_shape) != (2,):
+            raise ValueError(f"arch 'mlp2d' is for 2-D points, got data shape {tuple(data_shape)}")
+        G, D = mlp2d(z_dim, pack, **options)
+    elif arch == "mlp":
+        G, D = mlp(data_shape, z_dim, pack)
+    elif arch == "dcgan":
+        G, D = dcgan(data_shape, z_dim, pack, **options)
+    else:
+        raise ValueError(f"unknown architecture {arch!r}: expected one of {ARCHS}")
+    dcgan_init(G)
+    dcgan_init(D)
+    return G, D

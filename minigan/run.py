@@ -1,0 +1,215 @@
+"""Run folders: train a GAN from a config, checkpoint it, resume it, sample from it.
+
+A run folder holds (DESIGN.md, "Trainer, command line and run folders"):
+  config.json      every option needed to rebuild the models and continue
+  checkpoint.npz   both models, both optimisers, the step, the RNG state (no pickle)
+  history.csv      one row of figures per logged step
+  samples.png      the fixed-noise grid (images) or a scatter over the true modes (2-D)
+  losses.png       losses, D outputs and gradient norms against the step
+  metrics.json     the run's evaluation figures
+Every file is written atomically.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import sys
+import time
+from pathlib import Path
+
+from . import backend
+from .data import load_digits, sample_toy, toy_means, TOY_SETS
+from .io import CheckpointError, load_arrays, save_arrays, write_json, write_text
+from .models import build
+from .train import GAN, TrainingDiverged, generate
+
+HISTORY_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake_before", "d_fake_after", "grad_norm_d",
+                  "grad_norm_g", "seconds")
+
+# Options every run has; per-dataset defaults below override these.
+BASE_CONFIG = dict(dataset="digits", arch="dcgan", loss="nonsaturating", steps=2000, batch_size=64, seed=0,
+                   backend="numpy", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, d_steps=1, pack=1, clip=None,
+                   z_dim=100, width=None, log_every=10, checkpoint_every=500)
+DATASET_DEFAULTS = {
+    "ring8": dict(arch="mlp2d", steps=6000, batch_size=256, z_dim=8, lr_g=5e-4, lr_d=5e-4, pack=2, log_every=20,
+                  checkpoint_every=2000),
+    "grid25": dict(arch="mlp2d", steps=6000, batch_size=256, z_dim=8, lr_g=5e-4, lr_d=5e-4, pack=2, log_every=20,
+                   checkpoint_every=2000),
+    "digits": dict(arch="dcgan", steps=3000, batch_size=64, z_dim=32, width=64, log_every=10, checkpoint_every=500),
+}
+DATASETS = tuple(DATASET_DEFAULTS)
+
+
+def default_config(dataset: str) -> dict:
+    if dataset not in DATASET_DEFAULTS:
+        raise ValueError(f"unknown dataset {dataset!r}: expected one of {DATASETS}")
+    return {**BASE_CONFIG, **DATASET_DEFAULTS[dataset], "dataset": dataset}
+
+
+# -- data ----------------------------------------------------------------------
+def data_source(config: dict):
+    """(sample_real, data_shape): sample_real(rng, n) gives a real batch on the active backend."""
+    name = config["dataset"]
+    if name in TOY_SETS:
+        return (lambda rng, n: backend.asarray(sample_toy(name, n, rng))), (2,)
+    if name == "digits":
+        images = backend.asarray(load_digits()[0])
+        # Batches drawn without replacement within a batch, from the GAN's own generator: a
+        # resumed run draws exactly the batches an unbroken run would.
+        return (lambda rng, n: images[backend.asarray(rng.choice(len(images), n, replace=False))]), images.shape[1:]
+    raise ValueError(f"unknown dataset {name!r}: expected one of {DATASETS}")
+
+
+def build_gan(config: dict) -> GAN:
+    """Models and optimisers as the config describes, initialised from config['seed']."""
+    backend.use(config["backend"])
+    backend.seed(config["seed"])
+    _, data_shape = data_source(config)
+    options = {"width": config["width"]} if config.get("width") else {}
+    G, D = build(config["arch"], data_shape, config["z_dim"], config["pack"], **options)
+    return GAN(G, D, config["z_dim"], loss=config["loss"], lr_g=config["lr_g"], lr_d=config["lr_d"],
+               betas=(config["beta1"], config["beta2"]), d_steps=config["d_steps"], pack=config["pack"],
+               clip=config["clip"], seed=config["seed"])
+
+
+def load_run(run_dir):
+    """(config, gan) of a run folder, with the checkpoint's state loaded."""
+    import json
+
+    run_dir = Path(run_dir)
+    config_path = run_dir / "config.json"
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run folder: {config_path} is missing")
+    config = json.loads(config_path.read_text())
+    gan = build_gan(config)
+    try:
+        gan.load_state_dict(load_arrays(run_dir / "checkpoint.npz"))
+    except ValueError as exc:  # mismatched names or shapes
+        if isinstance(exc, CheckpointError):
+            raise
+        raise CheckpointError(f"checkpoint {run_dir / 'checkpoint.npz'} does not fit config.json: {exc}") from exc
+    return config, gan
+
+
+# -- history -------------------------------------------------------------------
+def read_history(path, upto_step: int) -> list:
+    """Rows of history.csv with step <= upto_step (rows past the checkpoint were never saved with it)."""
+    if not Path(path).is_file():
+        return []
+    with open(path, newline="") as f:
+        rows = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    for row in rows:
+        row["step"] = int(row["step"])
+    return [row for row in rows if row["step"] <= upto_step]
+
+
+def write_history(path, rows: list) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=HISTORY_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: row[k] for k in HISTORY_FIELDS} for row in rows)
+    write_text(path, buf.getvalue())
+
+
+# -- pictures and metrics -----------------------------------------------------
+def fixed_noise_seed(config: dict) -> int:
+    """The seed of the run's fixed noise: the same grid of z at every save, distinct from training noise."""
+    return config["seed"] + 10_000
+
+
+def write_samples(gan: GAN, config: dict, path) -> None:
+    from .viz import save_image_grid, save_scatter
+
+    title = f"{config['dataset']} / {config['arch']}, step {gan.step}"
+    if config["dataset"] in TOY_SETS:
+        points = gan.sample(2500, seed=fixed_noise_seed(config))
+        save_scatter(points, toy_means(config["dataset"]), path, title)
+    else:
+        save_image_grid(gan.sample(64, seed=fixed_noise_seed(config)), path, title)
+
+
+def evaluate(gan: GAN, config: dict) -> dict:
+    """The run's evaluation figures (2-D: modes captured, high-quality fraction, reverse KL)."""
+    from .metrics import evaluate_toy
+
+    figures = {"step": gan.step}
+    if config["dataset"] in TOY_SETS:
+        result = evaluate_toy(gan.sample(2500, seed=fixed_noise_seed(config) + 1), config["dataset"])
+        figures.update(result)
+    return figures
+
+
+def save_checkpoint(gan: GAN, run_dir: Path, history: list) -> None:
+    save_arrays(run_dir / "checkpoint.npz", gan.state_dict())
+    write_history(run_dir / "history.csv", history)
+
+
+# -- training ------------------------------------------------------------------
+def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
+    """Train (or, with resume, continue) the run in ``run_dir`` until config['steps']; returns metrics."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if resume:
+        _, gan = load_run(run_dir)
+        history = read_history(run_dir / "history.csv", gan.step)
+        log(f"resuming {run_dir} at step {gan.step} of {config['steps']}")
+    else:
+        gan = build_gan(config)
+        history = []
+    write_json(run_dir / "config.json", config)
+    sample_real, _ = data_source(config)
+    start_time = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=config["steps"], initial=gan.step, desc="train", unit="step", dynamic_ncols=True,
+               disable=not sys.stderr.isatty())
+
+    def on_step(figures):
+        bar.update(1)
+        if gan.step % config["log_every"] == 0 or gan.step == config["steps"]:
+            history.append({"step": gan.step, **figures, "seconds": time.perf_counter() - start_time})
+            bar.set_postfix(loss_d=f"{figures['loss_d']:.3f}", loss_g=f"{figures['loss_g']:.3f}",
+                            D_x=f"{figures['d_real']:.2f}", D_G_z=f"{figures['d_fake_before']:.2f}")
+        if gan.step % config["checkpoint_every"] == 0:
+            save_checkpoint(gan, run_dir, history)
+
+    try:
+        gan.fit(sample_real, config["steps"], config["batch_size"], on_step)
+    except TrainingDiverged as exc:
+        bar.close()
+        raise TrainingDiverged(f"{exc}. The last good checkpoint in {run_dir} is kept.") from exc
+    bar.close()
+
+    save_checkpoint(gan, run_dir, history)
+    write_samples(gan, config, run_dir / "samples.png")
+    from .viz import save_history_plot
+
+    if history:
+        save_history_plot(history, run_dir / "losses.png")
+    metrics = evaluate(gan, config)
+    metrics["seconds"] = history[-1]["seconds"] if history else 0.0
+    write_json(run_dir / "metrics.json", metrics)
+    return metrics
+
+
+def sample_run(run_dir, n: int, seed: int, out) -> None:
+    """Write n samples of a run's G to ``out``: .npy (float32, data space) or .png (grid / scatter)."""
+    import numpy as np
+
+    config, gan = load_run(run_dir)
+    samples = generate(gan.G, gan.z_dim, n, seed)
+    out = Path(out)
+    if out.suffix == ".npy":
+        from .io import atomic_write
+
+        atomic_write(out, lambda f: np.save(f, samples))
+    elif out.suffix == ".png":
+        from .viz import save_image_grid, save_scatter
+
+        if config["dataset"] in TOY_SETS:
+            save_scatter(samples, toy_means(config["dataset"]), out, f"{n} samples, seed {seed}")
+        else:
+            save_image_grid(samples, out, f"{n} samples, seed {seed}")
+    else:
+        raise ValueError(f"--out must end in .npy or .png, got {out}")

@@ -1,0 +1,173 @@
+"""The GAN trainer: one step reads like PyTorch's DCGAN example.
+
+    (1) Update D: maximise log D(x) + log(1 - D(G(z)))
+        on a real batch, then on a fake batch; gradients accumulate; Adam step.
+    (2) Update G: minimise the generator loss of D(G(z)) for the same fakes,
+        back-propagated THROUGH D (D's input gradient) INTO G; Adam step.
+
+D's parameter gradients are switched off during (2): G's step needs dL/dx from
+D, not dL/dW (that work would be thrown away).
+"""
+from __future__ import annotations
+
+import json
+import math
+
+from . import backend, losses
+from .layers import sigmoid
+from .optim import Adam, clip_grad_norm, grad_norm
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the parameters are left as they were before the bad step."""
+
+
+class GAN:
+    """A generator G, a discriminator D, their Adam optimisers and the loss kinds.
+
+    G: (N, z_dim) -> (N, *data_shape);  D: (N/pack, pack*C, ...) -> (N/pack, 1) logits.
+    loss: "nonsaturating" (default), "minimax", or another kind of ``minigan.losses``;
+    d_steps: discriminator steps per generator step; pack: PacGAN packing degree
+    (D judges ``pack`` samples at once); clip: global gradient-norm clip (None = off).
+    Noise and any data sampling the caller does through ``self.rng`` come from one
+    seeded host generator, saved with the state: same seed, same backend, same result.
+    """
+
+    def __init__(self, G, D, z_dim: int, loss: str = "nonsaturating", lr_g: float = 2e-4, lr_d: float = 2e-4,
+                 betas=(0.5, 0.999), d_steps: int = 1, pack: int = 1, clip: float | None = None, seed: int = 0):
+        if d_steps < 1 or pack < 1:
+            raise ValueError(f"d_steps and pack must be >= 1, got d_steps={d_steps}, pack={pack}")
+        self.G, self.D, self.z_dim = G, D, z_dim
+        self.loss, self.d_steps, self.pack, self.clip = loss, d_steps, pack, clip
+        self.g_opt = Adam(G, lr=lr_g, betas=betas)
+        self.d_opt = Adam(D, lr=lr_d, betas=betas)
+        self.rng = backend.rng(seed)
+        self.step = 0
+
+    # -- helpers ------------------------------------------------------------
+    def noise(self, n: int, rng=None):
+        """z ~ N(0, I): (n, z_dim) in G's dtype on the active backend."""
+        z = (rng or self.rng).standard_normal((n, self.z_dim))
+        return backend.asarray(z, dtype=self.G.dtype)
+
+    def _packed(self, x):
+        """(N, C, ...) -> (N/pack, pack*C, ...): consecutive samples side by side (PacGAN)."""
+        if x.shape[0] % self.pack:
+            raise ValueError(f"batch size {x.shape[0]} is not a multiple of pack={self.pack}")
+        return x.reshape((x.shape[0] // self.pack, self.pack * x.shape[1]) + tuple(x.shape[2:]))
+
+    @staticmethod
+    def _mean_prob(logits) -> float:
+        return float(sigmoid(logits).mean())
+
+    def _check_finite(self, name: str, value: float):
+        if not math.isfinite(value):
+            raise TrainingDiverged(f"step {self.step + 1}: {name} is {value}; training stopped before applying "
+                                   f"this step (try a lower learning rate, gradient clipping, or another loss)")
+
+    # -- one iteration -------------------------------------------------------
+    def train_step(self, real_batch) -> dict:
+        """One generator step after ``d_steps`` discriminator steps.
+
+        real_batch: (B, *data_shape) array on the active backend, or a list of ``d_steps`` such arrays
+        (one per D step; a single array is reused). Returns the step's figures as floats:
+        loss_d, loss_g, d_real = mean D(x), d_fake_before / d_fake_after = mean D(G(z)) before / after
+        the D step, grad_norm_d, grad_norm_g (before clipping).
+        """
+        G, D = self.G, self.D
+        reals = real_batch if isinstance(real_batch, (list, tuple)) else [real_batch] * self.d_steps
+        if len(reals) != self.d_steps:
+            raise ValueError(f"expected {self.d_steps} real batches (one per D step), got {len(reals)}")
+
+        # (1) Update D on a real and a fake batch.
+        for real in reals:
+            D.zero_grad()
+            real_logits = D(self._packed(real))
+            loss_real, grad = losses.discriminator_loss_real(real_logits, self.loss)
+            D.backward(grad)
+
+            fake = G(self.noise(real.shape[0]))
+            fake_logits = D(self._packed(fake))
+            loss_fake, grad = losses.discriminator_loss_fake(fake_logits, self.loss)
+            D.backward(grad)
+
+            loss_d = loss_real + loss_fake
+            self._check_finite("the discriminator loss", loss_d)
+            grad_norm_d = clip_grad_norm(D, self.clip) if self.clip else grad_norm(D)
+            self.d_opt.step()
+
+        # (2) Update G: the same fakes, judged by the updated D, gradient through D into G.
+        G.zero_grad()
+        D.requires_param_grads(False)
+        try:
+            after_logits = D(self._packed(fake))
+            loss_g, grad = losses.generator_loss(after_logits, self.loss)
+            self._check_finite("the generator loss", loss_g)
+            grad_fake = D.backward(grad).reshape(fake.shape)
+        finally:
+            D.requires_param_grads(True)
+        G.backward(grad_fake)
+        grad_norm_g = clip_grad_norm(G, self.clip) if self.clip else grad_norm(G)
+        self.g_opt.step()
+        self.step += 1
+        return {"loss_d": loss_d, "loss_g": loss_g, "d_real": self._mean_prob(real_logits),
+                "d_fake_before": self._mean_prob(fake_logits), "d_fake_after": self._mean_prob(after_logits),
+                "grad_norm_d": grad_norm_d, "grad_norm_g": grad_norm_g}
+
+    def fit(self, sample_real, steps: int, batch_size: int, on_step=None) -> None:
+        """Train until ``self.step == steps``.
+
+        sample_real(rng, n) -> (n, *data_shape) real batch on the active backend, drawn with ``rng``
+        (this GAN's generator, so a resumed run draws the same batches). on_step(figures) is called
+        after every step.
+        """
+        while self.step < steps:
+            reals = [sample_real(self.rng, batch_size) for _ in range(self.d_steps)]
+            figures = self.train_step(reals)
+            if on_step is not None:
+                on_step(figures)
+
+    # -- using G -------------------------------------------------------------
+    def sample(self, n: int, seed: int = 0, batch_size: int = 1000):
+        """n samples from G in evaluation mode, as a float32 NumPy array (n, *data_shape)."""
+        return generate(self.G, self.z_dim, n, seed, batch_size)
+
+    # -- saving --------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Everything needed to continue exactly: both models, both optimisers, step, RNG state."""
+        state = {f"G.{k}": v for k, v in self.G.state_dict().items()}
+        state.update({f"D.{k}": v for k, v in self.D.state_dict().items()})
+        state.update({f"g_opt.{k}": v for k, v in self.g_opt.state_dict().items()})
+        state.update({f"d_opt.{k}": v for k, v in self.d_opt.state_dict().items()})
+        state["step"] = self.step
+        state["rng_state"] = json.dumps(self.rng.bit_generator.state)
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        def part(prefix):
+            return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+        for key in ("step", "rng_state"):
+            if key not in state:
+                raise ValueError(f"GAN.load_state_dict: missing key {key!r}")
+        self.G.load_state_dict(part("G."))
+        self.D.load_state_dict(part("D."))
+        self.g_opt.load_state_dict(part("g_opt."))
+        self.d_opt.load_state_dict(part("d_opt."))
+        self.step = int(state["step"])
+        self.rng.bit_generator.state = json.loads(str(state["rng_state"]))
+
+
+def generate(G, z_dim: int, n: int, seed: int = 0, batch_size: int = 1000):
+    """n >= 1 samples of G in evaluation mode, noise seeded with ``seed``: float32 NumPy (n, *data_shape)."""
+    if n < 1:
+        raise ValueError(f"number of samples must be >= 1, got {n}")
+    rng = backend.rng(seed)
+    was_training = G.training
+    G.eval()
+    try:
+        parts = [G(backend.asarray(rng.standard_normal((min(batch_size, n - start), z_dim)), dtype=G.dtype))
+                 for start in range(0, n, batch_size)]
+    finally:
+        G.train(was_training)
+    return backend.to_numpy(backend.get_array_module(parts[0]).concatenate(parts)).astype("float32")

@@ -1,0 +1,88 @@
+"""Pictures: sample grids, 2-D scatters over the true modes, training curves.
+
+matplotlib is imported inside each function (with the file-only Agg backend),
+so ``import minigan`` stays fast. Every figure is written atomically.
+"""
+from __future__ import annotations
+
+import io
+import math
+
+from .io import atomic_write
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, path) -> None:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    _pyplot().close(fig)
+    atomic_write(path, lambda f: f.write(buf.getvalue()))
+
+
+def image_grid(images, nrow: int | None = None, pad: int = 1):
+    """Tile images (N, C, H, W) in [-1, 1] into one (rows*(H+pad)+pad, cols*(W+pad)+pad[, 3]) array in [0, 1]."""
+    import numpy as np  # host-side picture assembly
+
+    images = np.asarray(images, dtype=np.float32)
+    n, c, h, w = images.shape
+    cols = nrow or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    grid = np.ones((c, rows * (h + pad) + pad, cols * (w + pad) + pad), dtype=np.float32)
+    for k in range(n):
+        r, q = divmod(k, cols)
+        grid[:, pad + r * (h + pad):pad + r * (h + pad) + h, pad + q * (w + pad):pad + q * (w + pad) + w] = images[k]
+    grid = np.clip((grid + 1) / 2, 0, 1)
+    return grid[0] if c == 1 else grid.transpose(1, 2, 0)
+
+
+def save_image_grid(images, path, title: str = "") -> None:
+    """Save samples (N, C, H, W) in [-1, 1] as a PNG grid."""
+    plt = _pyplot()
+    grid = image_grid(images)
+    fig, ax = plt.subplots(figsize=(6, 6 * grid.shape[0] / grid.shape[1] + 0.3))
+    ax.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def save_scatter(points, means, path, title: str = "") -> None:
+    """Save 2-D samples (N, 2) as a scatter, with the true mode means (K, 2) marked."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, label="generated")
+    ax.scatter(means[:, 0], means[:, 1], s=40, marker="x", color="red", label="true modes")
+    ax.set_aspect("equal")
+    ax.legend(loc="upper right", fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def save_history_plot(history: list, path) -> None:
+    """Plot losses, D outputs and gradient norms (rows of figures keyed by name) against the step."""
+    plt = _pyplot()
+    steps = [row["step"] for row in history]
+    fig, axes = plt.subplots(3, 1, figsize=(7, 8), sharex=True)
+    panels = [("losses", ("loss_d", "loss_g"), False),
+              ("mean D output", ("d_real", "d_fake_before", "d_fake_after"), False),
+              ("gradient norm", ("grad_norm_d", "grad_norm_g"), True)]
+    for ax, (title, keys, log) in zip(axes, panels):
+        for key in keys:
+            ax.plot(steps, [row[key] for row in history], label=key, linewidth=1)
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=8)
+        if log:
+            ax.set_yscale("log")
+    axes[-1].set_xlabel("generator step")
+    fig.tight_layout()
+    _save(fig, path)
