@@ -28,6 +28,7 @@ TRAIN_OPTIONS = [
     ("--clip", float, "clip each model's global gradient norm to this value"),
     ("--z-dim", int, "noise dimension"),
     ("--width", int, "architecture width (hidden units or base channels)"),
+    ("--lr-schedule", str, "constant | linear (decay both learning rates to 0 over --steps)"),
     ("--log-every", int, "steps between history rows"),
     ("--checkpoint-every", int, "steps between checkpoints"),
 ]
@@ -59,16 +60,13 @@ def _given(args) -> dict:
 
 
 def cmd_train(args) -> int:
-    from .run import default_config, train_run
+    from .run import default_config, read_config, train_run
 
     given = _given(args)
     if args.resume:
         if args.out is None:
             raise ValueError("--resume needs --out RUN_DIR (the run to continue)")
-        config_path = args.out / "config.json"
-        if not config_path.is_file():
-            raise ValueError(f"--resume: {config_path} does not exist")
-        config = {**json.loads(config_path.read_text()), **given}
+        config = {**read_config(args.out), **given}
     else:
         config = {**default_config(given.get("dataset", "digits")), **given}
         if args.out is None:

@@ -29,7 +29,7 @@ HISTORY_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake_before", "d_fake
 # Options every run has; per-dataset defaults below override these.
 BASE_CONFIG = dict(dataset="digits", arch="dcgan", loss="nonsaturating", steps=2000, batch_size=64, seed=0,
                    backend="numpy", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, d_steps=1, pack=1, clip=None,
-                   z_dim=100, width=None, log_every=10, checkpoint_every=500)
+                   z_dim=100, width=None, lr_schedule="constant", log_every=10, checkpoint_every=500)
 DATASET_DEFAULTS = {
     "ring8": dict(arch="mlp2d", steps=6000, batch_size=256, z_dim=8, lr_g=5e-4, lr_d=5e-4, pack=2, log_every=20,
                   checkpoint_every=2000),
@@ -69,25 +69,36 @@ def build_gan(config: dict) -> GAN:
     G, D = build(config["arch"], data_shape, config["z_dim"], config["pack"], **options)
     return GAN(G, D, config["z_dim"], loss=config["loss"], lr_g=config["lr_g"], lr_d=config["lr_d"],
                betas=(config["beta1"], config["beta2"]), d_steps=config["d_steps"], pack=config["pack"],
-               clip=config["clip"], seed=config["seed"])
+               clip=config["clip"], seed=config["seed"], lr_schedule=config["lr_schedule"],
+               total_steps=config["steps"])
+
+
+def read_config(run_dir) -> dict:
+    """The config.json of a run folder."""
+    import json
+
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run folder: {path} is missing")
+    return json.loads(path.read_text())
+
+
+def restore(gan: GAN, run_dir) -> None:
+    """Load the run's checkpoint.npz into ``gan``; CheckpointError if it is bad or does not fit."""
+    path = Path(run_dir) / "checkpoint.npz"
+    try:
+        gan.load_state_dict(load_arrays(path))
+    except CheckpointError:
+        raise
+    except ValueError as exc:  # names or shapes that do not match the models of config.json
+        raise CheckpointError(f"checkpoint {path} does not fit config.json: {exc}") from exc
 
 
 def load_run(run_dir):
     """(config, gan) of a run folder, with the checkpoint's state loaded."""
-    import json
-
-    run_dir = Path(run_dir)
-    config_path = run_dir / "config.json"
-    if not config_path.is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run folder: {config_path} is missing")
-    config = json.loads(config_path.read_text())
+    config = read_config(run_dir)
     gan = build_gan(config)
-    try:
-        gan.load_state_dict(load_arrays(run_dir / "checkpoint.npz"))
-    except ValueError as exc:  # mismatched names or shapes
-        if isinstance(exc, CheckpointError):
-            raise
-        raise CheckpointError(f"checkpoint {run_dir / 'checkpoint.npz'} does not fit config.json: {exc}") from exc
+    restore(gan, run_dir)
     return config, gan
 
 
@@ -149,12 +160,12 @@ def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
     """Train (or, with resume, continue) the run in ``run_dir`` until config['steps']; returns metrics."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    gan = build_gan(config)
     if resume:
-        _, gan = load_run(run_dir)
+        restore(gan, run_dir)
         history = read_history(run_dir / "history.csv", gan.step)
         log(f"resuming {run_dir} at step {gan.step} of {config['steps']}")
     else:
-        gan = build_gan(config)
         history = []
     write_json(run_dir / "config.json", config)
     sample_real, _ = data_source(config)

@@ -28,15 +28,23 @@ class GAN:
     G: (N, z_dim) -> (N, *data_shape);  D: (N/pack, pack*C, ...) -> (N/pack, 1) logits.
     loss: "nonsaturating" (default), "minimax", or another kind of ``minigan.losses``;
     d_steps: discriminator steps per generator step; pack: PacGAN packing degree
-    (D judges ``pack`` samples at once); clip: global gradient-norm clip (None = off).
+    (D judges ``pack`` samples at once); clip: global gradient-norm clip (None = off);
+    lr_schedule: "constant", or "linear" (both learning rates fall linearly to 0 at step
+    ``total_steps``: the late, small steps let G settle precisely on the modes).
     Noise and any data sampling the caller does through ``self.rng`` come from one
     seeded host generator, saved with the state: same seed, same backend, same result.
     """
 
     def __init__(self, G, D, z_dim: int, loss: str = "nonsaturating", lr_g: float = 2e-4, lr_d: float = 2e-4,
-                 betas=(0.5, 0.999), d_steps: int = 1, pack: int = 1, clip: float | None = None, seed: int = 0):
+                 betas=(0.5, 0.999), d_steps: int = 1, pack: int = 1, clip: float | None = None, seed: int = 0,
+                 lr_schedule: str = "constant", total_steps: int | None = None):
         if d_steps < 1 or pack < 1:
             raise ValueError(f"d_steps and pack must be >= 1, got d_steps={d_steps}, pack={pack}")
+        if lr_schedule not in ("constant", "linear") or (lr_schedule == "linear" and not total_steps):
+            raise ValueError(f"lr_schedule must be 'constant' or 'linear' (the latter with total_steps), "
+                             f"got {lr_schedule!r} with total_steps={total_steps}")
+        self.base_lr = (lr_g, lr_d)
+        self.lr_schedule, self.total_steps = lr_schedule, total_steps
         self.G, self.D, self.z_dim = G, D, z_dim
         self.loss, self.d_steps, self.pack, self.clip = loss, d_steps, pack, clip
         self.g_opt = Adam(G, lr=lr_g, betas=betas)
@@ -60,10 +68,17 @@ class GAN:
     def _mean_prob(logits) -> float:
         return float(sigmoid(logits).mean())
 
+    def _set_learning_rates(self) -> None:
+        """Learning rates for the coming step: a function of the step only, so resuming is exact."""
+        factor = 1.0
+        if self.lr_schedule == "linear":
+            factor = max(1.0 - self.step / self.total_steps, 1e-3)
+        self.g_opt.lr, self.d_opt.lr = self.base_lr[0] * factor, self.base_lr[1] * factor
+
     def _check_finite(self, name: str, value: float):
         if not math.isfinite(value):
-            raise TrainingDiverged(f"step {self.step + 1}: {name} is {value}; training stopped before applying "
-                                   f"this step (try a lower learning rate, gradient clipping, or another loss)")
+            raise TrainingDiverged(f"step {self.step + 1}: {name} is {value}; training stopped "
+                                   f"(try a lower learning rate, gradient clipping, or another loss)")
 
     # -- one iteration -------------------------------------------------------
     def train_step(self, real_batch) -> dict:
@@ -79,6 +94,7 @@ class GAN:
         if len(reals) != self.d_steps:
             raise ValueError(f"expected {self.d_steps} real batches (one per D step), got {len(reals)}")
 
+        self._set_learning_rates()
         # (1) Update D on a real and a fake batch.
         for real in reals:
             D.zero_grad()

@@ -1,0 +1,102 @@
+"""The GAN trainer: D learns, steps report their figures, NaN stops training cleanly, reproducibility."""
+import math
+
+import numpy as np
+import pytest
+
+from minigan import backend
+from minigan.data import sample_toy
+from minigan.losses import discriminator_loss
+from minigan.models import build
+from minigan.train import GAN, TrainingDiverged
+
+FIGURES = {"loss_d", "loss_g", "d_real", "d_fake_before", "d_fake_after", "grad_norm_d", "grad_norm_g"}
+
+
+def toy_gan(seed=0, **kwargs):
+    backend.seed(seed)
+    G, D = build("mlp2d", (2,), z_dim=4, width=32, depth=2, pack=kwargs.get("pack", 1))
+    return GAN(G, D, z_dim=4, seed=seed, **kwargs)
+
+
+def d_loss_on(gan, real, z):
+    fake = gan.G(z)
+    loss, _, _ = discriminator_loss(gan.D(gan._packed(real)), gan.D(gan._packed(fake)))
+    return loss
+
+
+def test_train_step_reports_figures_and_d_learns_a_fixed_batch(xp):
+    gan = toy_gan(lr_d=2e-3, lr_g=1e-5)
+    real = backend.asarray(sample_toy("ring8", 128, backend.rng(1)))
+    z = gan.noise(128, backend.rng(2))
+    before = d_loss_on(gan, real, z)
+    for _ in range(60):
+        figures = gan.train_step(real)
+    assert set(figures) == FIGURES and all(math.isfinite(v) for v in figures.values())
+    assert 0 < figures["d_real"] < 1 and 0 < figures["d_fake_before"] < 1
+    assert gan.step == 60
+    after = d_loss_on(gan, real, z)
+    assert after < 0.7 * before, (before, after)
+    assert figures["d_real"] > figures["d_fake_before"]
+
+
+def test_d_steps_and_pack(xp):
+    gan = toy_gan(d_steps=3, pack=4)
+    reals = [backend.asarray(sample_toy("grid25", 64, backend.rng(i))) for i in range(3)]
+    figures = gan.train_step(reals)
+    assert gan.d_opt.step_count == 3 and gan.g_opt.step_count == 1
+    assert math.isfinite(figures["loss_g"])
+    with pytest.raises(ValueError, match="expected 3 real batches"):
+        gan.train_step(reals[:2])
+    with pytest.raises(ValueError, match="not a multiple of pack=4"):
+        gan.train_step([r[:62] for r in reals])
+
+
+def test_generator_step_leaves_d_gradients_alone(xp):
+    """During G's step D only passes dL/dx through; the D gradients are those of D's own step."""
+    gan = toy_gan()
+    real = backend.asarray(sample_toy("ring8", 64, backend.rng(0)))
+    gan.train_step(real)
+    d_grads = {k: g.copy() for k, _, g in gan.D.parameters()}
+    assert any(float(abs(g).max()) > 0 for g in d_grads.values())
+    # After train_step the D grads still hold the D step's gradients (G's step added nothing).
+    gan2 = toy_gan()
+    gan2.train_step(real)
+    for k, _, g in gan2.D.parameters():
+        assert bool((g == d_grads[k]).all())
+
+
+def test_nan_loss_stops_before_the_update(xp):
+    gan = toy_gan()
+    real = backend.asarray(sample_toy("ring8", 64, backend.rng(0)))
+    gan.train_step(real)
+    params = {k: p.copy() for k, p, _ in gan.D.parameters()}
+    bad = real.copy()
+    bad[3, 0] = float("nan")
+    with pytest.raises(TrainingDiverged, match="discriminator loss is nan"):
+        gan.train_step(bad)
+    for k, p, _ in gan.D.parameters():
+        assert bool((p == params[k]).all()), k
+    assert gan.step == 1
+
+
+def test_same_seed_same_result_and_different_seed_differs(xp):
+    def run(seed):
+        gan = toy_gan(seed)
+        gan.fit(lambda rng, n: backend.asarray(sample_toy("ring8", n, rng)), 15, 32)
+        return gan.sample(50, seed=3)
+
+    a, b, c = run(0), run(0), run(1)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert a.dtype == np.float32 and a.shape == (50, 2)
+
+
+def test_sample_of_an_image_gan(xp):
+    backend.seed(0)
+    G, D = build("dcgan", (1, 8, 8), z_dim=10, width=8)
+    gan = GAN(G, D, z_dim=10)
+    out = gan.sample(5, seed=1)
+    assert out.shape == (5, 1, 8, 8) and out.dtype == np.float32
+    assert out.min() >= -1 and out.max() <= 1
+    assert G.training  # sampling switched to eval mode and back
