@@ -7,8 +7,11 @@ Packing reshapes (N, C, ...) to (N / pack, pack * C, ...): for 2-D points the
 pack's coordinates sit side by side, for images its channels are stacked, so D's
 first layer simply takes ``pack`` times as many inputs.
 
-Architectures (all with the DCGAN initialisation, normal std 0.02):
-  "mlp2d"  toy 2-D data: G z -> [Dense h -> BN -> ReLU] x depth -> Dense 2;
+Architectures (the image ones with the DCGAN initialisation, normal std 0.02; the toy
+MLP keeps the layers' default fan-in initialisation, under which its signals neither
+shrink nor blow up layer after layer, so G reaches the grid's +-4 from the start):
+  "mlp2d"  toy 2-D data: G z -> [Dense h -> ReLU] x depth -> Dense 2 (no BatchNorm: eval-mode
+           running statistics would blur modes only 0.01 wide);
            D 2*pack -> [Dense h -> LeakyReLU 0.2] x depth -> Dense 1.
   "mlp"    the seed MLP GAN: G z -> 256 -> 512 -> 1024 (each Dense -> LeakyReLU 0.2 -> BN)
            -> Dense prod(data_shape) -> tanh; D prod(data_shape) -> 512 -> 256 (LeakyReLU 0.2) -> 1.
@@ -33,7 +36,7 @@ def mlp2d(z_dim: int, pack: int = 1, width: int = 256, depth: int = 3):
     g_layers, d_layers = [], []
     n_in = z_dim
     for _ in range(depth):
-        g_layers += [Dense(n_in, width), BatchNorm1d(width), ReLU()]
+        g_layers += [Dense(n_in, width), ReLU()]
         n_in = width
     G = Sequential(*g_layers, Dense(width, 2))
     n_in = 2 * pack
@@ -79,12 +82,12 @@ def dcgan(data_shape, z_dim: int = 100, pack: int = 1, width: int = 64):
 
 
 def build(arch: str, data_shape, z_dim: int, pack: int = 1, **options):
-    """Build ``(G, D)`` for ``arch`` (one of ARCHS) with the DCGAN initialisation."""
+    """Build ``(G, D)`` for ``arch`` (one of ARCHS), initialised as the module docstring says."""
     if arch == "mlp2d":
         if tuple(data_shape) != (2,):
             raise ValueError(f"arch 'mlp2d' is for 2-D points, got data shape {tuple(data_shape)}")
-        G, D = mlp2d(z_dim, pack, **options)
-    elif arch == "mlp":
+        return mlp2d(z_dim, pack, **options)
+    if arch == "mlp":
         G, D = mlp(data_shape, z_dim, pack)
     elif arch == "dcgan":
         G, D = dcgan(data_shape, z_dim, pack, **options)
