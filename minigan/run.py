@@ -35,7 +35,10 @@ DATASET_DEFAULTS = {
                   checkpoint_every=2000),
     "grid25": dict(arch="mlp2d", steps=6000, batch_size=256, z_dim=8, lr_g=5e-4, lr_d=5e-4, pack=2, log_every=20,
                    checkpoint_every=2000),
-    "digits": dict(arch="dcgan", steps=3000, batch_size=64, z_dim=32, width=64, log_every=10, checkpoint_every=500),
+    # 8x8 digits: a narrow DCGAN (2 stride-2 stages: 2x2 -> 4x4 -> 8x8) at a brisk, decaying
+    # learning rate gives recognisable digits of every class in about two minutes on 2 cores.
+    "digits": dict(arch="dcgan", steps=8000, batch_size=64, z_dim=32, width=32, lr_g=5e-4, lr_d=5e-4,
+                   lr_schedule="linear", log_every=20, checkpoint_every=1000),
 }
 DATASETS = tuple(DATASET_DEFAULTS)
 
