@@ -100,3 +100,25 @@ def test_sample_of_an_image_gan(xp):
     assert out.shape == (5, 1, 8, 8) and out.dtype == np.float32
     assert out.min() >= -1 and out.max() <= 1
     assert G.training  # sampling switched to eval mode and back
+
+
+def test_linear_schedule_run_resumed_from_a_file_is_exact(xp, tmp_path):
+    """Crash at step 12 of 24, restore from a real checkpoint file, finish: bitwise the unbroken run."""
+    from minigan.io import load_arrays, save_arrays
+
+    def sample_real(rng, n):
+        return backend.asarray(sample_toy("grid25", n, rng))
+
+    unbroken = toy_gan(lr_schedule="linear", total_steps=24, pack=2)
+    unbroken.fit(sample_real, 24, 32)
+    first = toy_gan(lr_schedule="linear", total_steps=24, pack=2)
+    first.fit(sample_real, 12, 32)
+    save_arrays(tmp_path / "ckpt.npz", first.state_dict())
+    second = toy_gan(seed=5, lr_schedule="linear", total_steps=24, pack=2)  # different init: the file decides
+    second.load_state_dict(load_arrays(tmp_path / "ckpt.npz"))
+    second.fit(sample_real, 24, 32)
+    assert second.g_opt.lr == unbroken.g_opt.lr < 1e-4
+    for (name, p, _), (_, q, _) in zip(unbroken.G.parameters(), second.G.parameters()):
+        assert bool((p == q).all()), name
+    for (name, p, _), (_, q, _) in zip(unbroken.D.parameters(), second.D.parameters()):
+        assert bool((p == q).all()), name
