@@ -50,7 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("-n", type=int, default=64, help="number of samples")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", type=Path, required=True, help="FILE.npy (float32 arrays) or FILE.png (picture)")
+    bench = sub.add_parser("bench", help="milliseconds per training iteration, beside PyTorch if installed")
+    bench.add_argument("--arch", choices=["mlp", "dcgan28", "all"], default="all")
+    bench.add_argument("--backend", choices=["numpy", "cupy"], default=None)
+    bench.add_argument("--batch", type=int, default=64)
+    bench.add_argument("--threads", type=int, default=None, help="BLAS (and PyTorch) threads")
+    bench.add_argument("--rounds", type=int, default=7, help="timed rounds (the median is reported)")
+    bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser
+
+
+BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _given(args) -> dict:
@@ -88,6 +98,30 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    import os
+
+    if args.threads and any(os.environ.get(v) != str(args.threads) for v in BLAS_THREAD_VARIABLES):
+        # BLAS reads its thread count when NumPy loads: start again with the variables set.
+        for v in BLAS_THREAD_VARIABLES:
+            os.environ[v] = str(args.threads)
+        os.execv(sys.executable, [sys.executable, "-m", "minigan", *sys.argv[1:]])
+    from . import backend
+    from .bench import bench_arch, format_row
+
+    if args.backend:
+        backend.use(args.backend)
+    arches = ["mlp", "dcgan28"] if args.arch == "all" else [args.arch]
+    results = []
+    for arch in arches:
+        results.append(bench_arch(arch, args.batch, args.threads, rounds=args.rounds))
+        if not args.json:
+            print(format_row(results[-1]), flush=True)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -98,7 +132,7 @@ def main(argv=None) -> int:
     from .train import TrainingDiverged
 
     try:
-        return {"train": cmd_train, "sample": cmd_sample}[args.command](args)
+        return {"train": cmd_train, "sample": cmd_sample, "bench": cmd_bench}[args.command](args)
     except (ValueError, FileNotFoundError, CheckpointError, TrainingDiverged) as exc:
         print(f"minigan {args.command}: error: {exc}", file=sys.stderr)
         return 2 if not isinstance(exc, TrainingDiverged) else 1
