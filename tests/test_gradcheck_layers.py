@@ -32,7 +32,8 @@ CASES = {
     "convT-outpad": (lambda: ConvTranspose2d(2, 2, 3, 2, 1, output_padding=1), (2, 2, 3, 2)),
     "flatten": (lambda: Flatten(), (2, 3, 2, 2)),
     "reshape": (lambda: Reshape(3, 2, 2), (2, 12)),
-    "sequential-dcgan-like": (lambda: Sequential(Conv2d(1, 2, 4, 2, 1), BatchNorm2d(2), LeakyReLU(0.2), Flatten(),
+    # (no conv bias before BatchNorm: BN removes per-channel constants, so its true gradient is 0)
+    "sequential-dcgan-like": (lambda: Sequential(Conv2d(1, 2, 4, 2, 1, bias=False), BatchNorm2d(2), LeakyReLU(0.2), Flatten(),
                                                  Dense(8, 1)), (3, 1, 4, 4)),
 }
 

@@ -10,7 +10,12 @@ from .base import Module
 
 
 class LeakyReLU(Module):
-    """y = x if x > 0 else a*x.    dy/dx = 1 if x > 0 else a.    Shapes: any -> same."""
+    """y = x if x > 0 else a*x.    dy/dx = 1 if x > 0 else a.    Shapes: any -> same.
+
+    Written without data-dependent selection (np.where on a random sign pattern is
+    several times slower than arithmetic): for 0 <= a <= 1, y = max(x, a*x), and
+    dy/dx = a + (1 - a) * [x > 0].
+    """
 
     def __init__(self, negative_slope: float = 0.2):
         super().__init__()
@@ -19,13 +24,17 @@ class LeakyReLU(Module):
 
     def forward(self, x):
         xp = backend.get_array_module(x)
+        a = x.dtype.type(self.negative_slope)
         self._positive = x > 0
-        return xp.where(self._positive, x, x * x.dtype.type(self.negative_slope))
+        y = x * a
+        return (xp.maximum if a <= 1 else xp.minimum)(x, y, out=y)
 
     def backward(self, grad_out):
-        xp = backend.get_array_module(grad_out)
-        slope = grad_out.dtype.type(self.negative_slope)
-        return xp.where(self._positive, grad_out, grad_out * slope)
+        a = grad_out.dtype.type(self.negative_slope)
+        grad_in = grad_out * self._positive  # (1 - a) [x > 0] dy + a dy
+        grad_in *= 1 - a
+        grad_in += grad_out * a
+        return grad_in
 
     def __repr__(self) -> str:
         return f"LeakyReLU({self.negative_slope})"
@@ -40,7 +49,7 @@ class ReLU(Module):
 
     def forward(self, x):
         self._positive = x > 0
-        return x * self._positive
+        return backend.get_array_module(x).maximum(x, 0)
 
     def backward(self, grad_out):
         return grad_out * self._positive

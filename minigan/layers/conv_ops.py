@@ -63,7 +63,7 @@ def col2im(cols, u_shape, stride: int, padding: int):
         rows = slice(i, i + stride * (Ho - 1) + 1, stride)
         for j in range(kw):
             padded[:, rows, j:j + stride * (Wo - 1) + 1:stride, :] += cols[:, i, j]
-    return xp.ascontiguousarray(padded[:, padding:padding + H, padding:padding + W, :].transpose(3, 0, 1, 2))
+    return padded[:, padding:padding + H, padding:padding + W, :].transpose(3, 0, 1, 2)  # view, see conv2d_from_cols
 
 
 def conv2d_forward(u, W, stride: int, padding: int):
@@ -78,7 +78,10 @@ def conv2d_from_cols(cols, W):
     C, kh, kw, Ho, Wo, N = cols.shape
     O = W.shape[0]
     v = W.reshape(O, -1) @ cols.reshape(C * kh * kw, -1)  # (O, Ho*Wo*N)
-    return xp.ascontiguousarray(v.reshape(O, Ho, Wo, N).transpose(3, 0, 1, 2))
+    # A view, not a copy: shape (N, O, Ho, Wo) as everywhere, memory still (O, Ho, Wo, N).
+    # Elementwise layers keep that memory order, and the next im2col or batch_last then
+    # reads it contiguously: the transposition is never paid for.
+    return v.reshape(O, Ho, Wo, N).transpose(3, 0, 1, 2)
 
 
 def batch_last(v):
