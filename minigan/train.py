@@ -5,8 +5,9 @@
     (2) Update G: minimise the generator loss of D(G(z)) for the same fakes,
         back-propagated THROUGH D (D's input gradient) INTO G; Adam step.
 
-D's parameter gradients are switched off during (2): G's step needs dL/dx from
-D, not dL/dW (that work would be thrown away).
+No work whose result is thrown away: D's parameter gradients are switched off
+during (2) (G's step needs dL/dx from D, not dL/dW), D's input gradient during (1)
+(the fakes are constants there), and G's input gradient always (z is not learned).
 """
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ class GAN:
         self.base_lr = (lr_g, lr_d)
         self.lr_schedule, self.total_steps = lr_schedule, total_steps
         self.G, self.D, self.z_dim = G, D, z_dim
+        G.requires_input_grad(False)
         self.loss, self.d_steps, self.pack, self.clip = loss, d_steps, pack, clip
         self.g_opt = Adam(G, lr=lr_g, betas=betas)
         self.d_opt = Adam(D, lr=lr_d, betas=betas)
@@ -96,6 +98,7 @@ class GAN:
 
         self._set_learning_rates()
         # (1) Update D on a real and a fake batch.
+        D.requires_input_grad(False)
         for real in reals:
             D.zero_grad()
             real_logits = D(self._packed(real))
@@ -114,7 +117,7 @@ class GAN:
 
         # (2) Update G: the same fakes, judged by the updated D, gradient through D into G.
         G.zero_grad()
-        D.requires_param_grads(False)
+        D.requires_param_grads(False).requires_input_grad(True)
         try:
             after_logits = D(self._packed(fake))
             loss_g, grad = losses.generator_loss(after_logits, self.loss)

@@ -164,3 +164,19 @@ def test_same_seed_same_parameters(xp):
     b = small_net()
     for (_, p, _), (_, q, _) in zip(a.parameters(), b.parameters()):
         assert bool((p == q).all())
+
+
+def test_requires_input_grad_false_skips_dx_but_keeps_param_grads(xp, float64, rng):
+    net = Sequential(Conv2d(1, 2, 3, 1, 1), BatchNorm2d(2), LeakyReLU(), Flatten(), Dense(8, 1))
+    x = xp.asarray(rng.standard_normal((3, 1, 2, 2)))
+    G = xp.asarray(rng.standard_normal((3, 1)))
+    net.forward(x)
+    assert net.backward(G) is not None
+    full = {k: g.copy() for k, _, g in net.parameters()}
+    net.zero_grad()
+    net.requires_input_grad(False)
+    net.forward(x)
+    assert net.backward(G) is None
+    for k, _, g in net.parameters():
+        assert float(abs(g - full[k]).max()) < 1e-12, k
+    assert net.layers[0].needs_input_grad is False and net.layers[1].needs_input_grad is True

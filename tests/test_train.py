@@ -26,17 +26,17 @@ def d_loss_on(gan, real, z):
 
 
 def test_train_step_reports_figures_and_d_learns_a_fixed_batch(xp):
-    gan = toy_gan(lr_d=2e-3, lr_g=1e-5)
+    gan = toy_gan(lr_d=5e-3, lr_g=1e-6)  # G nearly frozen: D faces the same fakes every step
     real = backend.asarray(sample_toy("ring8", 128, backend.rng(1)))
     z = gan.noise(128, backend.rng(2))
     before = d_loss_on(gan, real, z)
-    for _ in range(60):
+    for _ in range(100):
         figures = gan.train_step(real)
     assert set(figures) == FIGURES and all(math.isfinite(v) for v in figures.values())
     assert 0 < figures["d_real"] < 1 and 0 < figures["d_fake_before"] < 1
-    assert gan.step == 60
+    assert gan.step == 100
     after = d_loss_on(gan, real, z)
-    assert after < 0.7 * before, (before, after)
+    assert after < 0.2 * before, (before, after)
     assert figures["d_real"] > figures["d_fake_before"]
 
 

@@ -26,6 +26,9 @@ class Module:
         # When False, backward skips parameter gradients and only returns the
         # input gradient (the generator step needs D's dL/dx, not D's dL/dW).
         self.param_grads = True
+        # When False, backward only accumulates parameter gradients and returns None
+        # (nobody needs dL/dz of G's input, nor D's dL/dx in the discriminator step).
+        self.needs_input_grad = True
 
     # -- the two passes ---------------------------------------------------
     def forward(self, x):
@@ -72,6 +75,15 @@ class Module:
         """Switch the parameter gradients of this module and all below it on or off."""
         for m in self.modules():
             m.param_grads = flag
+        return self
+
+    def requires_input_grad(self, flag: bool = True) -> "Module":
+        """Say whether the caller needs ``backward``'s return value (the input gradient); returns self.
+
+        Layers with parameters skip that product when it is not needed; a container passes
+        the flag to its first layer (the only one whose input gradient leaves the container).
+        """
+        self.needs_input_grad = flag
         return self
 
     # -- modes ------------------------------------------------------------
@@ -179,9 +191,16 @@ class Sequential(Module):
             x = layer.forward(x)
         return x
 
+    def requires_input_grad(self, flag: bool = True) -> "Sequential":
+        super().requires_input_grad(flag)
+        self.layers[0].requires_input_grad(flag)
+        return self
+
     def backward(self, grad_out):
         for layer in reversed(self.layers):
             grad_out = layer.backward(grad_out)
+            if grad_out is None:  # the first layer's input gradient was not asked for
+                break
         return grad_out
 
     def __repr__(self) -> str:

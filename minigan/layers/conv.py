@@ -51,6 +51,8 @@ class Conv2d(Module):
             self.grads["W"] += conv2d_backward_weight(grad_out, self._cols)
             if "b" in self.params:
                 self.grads["b"] += grad_out.sum(axis=(0, 2, 3))
+        if not self.needs_input_grad:
+            return None
         return conv2d_backward_input(grad_out, self.params["W"], self._x_shape, self.stride, self.padding)
 
     def __repr__(self) -> str:
@@ -111,6 +113,8 @@ class ConvTranspose2d(Module):
             self.grads["W"] += conv2d_backward_weight(self._x, cols)
             if "b" in self.params:
                 self.grads["b"] += grad_out.sum(axis=(0, 2, 3))
+        if not self.needs_input_grad:
+            return None
         return conv2d_from_cols(cols, self.params["W"])
 
     def __repr__(self) -> str:
