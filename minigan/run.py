@@ -31,10 +31,12 @@ BASE_CONFIG = dict(dataset="digits", arch="dcgan", loss="nonsaturating", steps=2
                    backend="numpy", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, d_steps=1, pack=1, clip=None,
                    z_dim=100, width=None, lr_schedule="constant", log_every=10, checkpoint_every=500)
 DATASET_DEFAULTS = {
-    "ring8": dict(arch="mlp2d", steps=6000, batch_size=256, z_dim=8, lr_g=5e-4, lr_d=5e-4, pack=2, log_every=20,
-                  checkpoint_every=2000),
-    "grid25": dict(arch="mlp2d", steps=6000, batch_size=256, z_dim=8, lr_g=5e-4, lr_d=5e-4, pack=2, log_every=20,
-                   checkpoint_every=2000),
+    # Toy mixtures: a narrow MLP pair, PacGAN packing 2, many cheap steps, and a decaying
+    # learning rate so that G settles precisely on the 0.01-wide (ring) / 0.05-wide (grid) modes.
+    "ring8": dict(arch="mlp2d", steps=12000, batch_size=256, z_dim=8, width=64, lr_g=1e-3, lr_d=1e-3, pack=2,
+                  lr_schedule="linear", log_every=50, checkpoint_every=4000),
+    "grid25": dict(arch="mlp2d", steps=12000, batch_size=256, z_dim=8, width=64, lr_g=2e-3, lr_d=2e-3, pack=2,
+                   lr_schedule="linear", log_every=50, checkpoint_every=4000),
     # 8x8 digits: a narrow DCGAN (2 stride-2 stages: 2x2 -> 4x4 -> 8x8) at a brisk, decaying
     # learning rate gives recognisable digits of every class in about two minutes on 2 cores.
     "digits": dict(arch="dcgan", steps=8000, batch_size=64, z_dim=32, width=32, lr_g=5e-4, lr_d=5e-4,

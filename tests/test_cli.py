@@ -19,7 +19,7 @@ def train(tmp_path, name, *args):
 
 
 def test_train_ring8_writes_every_file_of_the_run_folder(tmp_path):
-    out = train(tmp_path, "ring", "--dataset", "ring8", "--steps", "200", "--log-every", "10")
+    out = train(tmp_path, "ring", "--dataset", "ring8", "--steps", "200", "--log-every", "10", "--checkpoint-every", "100")
     assert RUN_FILES <= {p.name for p in out.iterdir()}
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["step"] == 200 and 0 <= metrics["modes"] <= 8 and metrics["num_samples"] == 2500
