@@ -49,13 +49,14 @@ def checkpoint_arrays(run):
         return {k: f[k] for k in f.files}
 
 
-@pytest.mark.parametrize("args", [["--dataset", "ring8", "--pack", "2", "--d-steps", "2"],
-                                  SMALL_DIGITS + ["--lr-schedule", "constant"]], ids=["ring8", "digits-dcgan"])
+@pytest.mark.parametrize("args", [["--dataset", "ring8", "--pack", "2", "--d-steps", "2"], SMALL_DIGITS],
+                         ids=["ring8", "digits-dcgan"])
 def test_resume_is_exact(tmp_path, args):
     """A run split in two halves ends with bitwise the parameters, optimiser states and RNG of an unbroken run.
 
     (A linear schedule spreads its decay over --steps, so raising --steps on resume changes the schedule;
     test_train.py checks that a linear-schedule run resumed to the same total is exact.)"""
+    args = [*args, "--lr-schedule", "constant"]
     whole = train(tmp_path, "whole", *args, "--steps", "30", "--log-every", "5")
     half = train(tmp_path, "half", *args, "--steps", "15", "--log-every", "5")
     assert main(["train", "--out", str(half), "--resume", "--steps", "30"]) == 0
