@@ -12,8 +12,8 @@ from . import __version__
 # Options of `minigan train` that map one-to-one onto config keys. Their argparse default is
 # None so that --resume can tell "given again" from "not given" (config.json supplies the rest).
 TRAIN_OPTIONS = [
-    ("--dataset", str, "ring8 | grid25 | digits (default: digits, embedded, no download)"),
-    ("--arch", str, "mlp2d | mlp | dcgan (default depends on the dataset)"),
+    ("--dataset", str, "ring8 | grid25 | digits | mnist | fashion-mnist (default: digits, embedded, no download)"),
+    ("--arch", str, "mlp2d | mlp | dcgan | convd (default depends on the dataset; dcgan on 28x28 is dcgan28)"),
     ("--loss", str, "nonsaturating | minimax | lsgan | hinge | wasserstein"),
     ("--steps", int, "the run's TOTAL number of generator steps"),
     ("--batch-size", int, "batch size"),
@@ -31,6 +31,8 @@ TRAIN_OPTIONS = [
     ("--lr-schedule", str, "constant | linear (decay both learning rates to 0 over --steps)"),
     ("--log-every", int, "steps between history rows"),
     ("--checkpoint-every", int, "steps between checkpoints"),
+    ("--frames", int, "frames of the fixed-noise grid in progress.gif (0: none)"),
+    ("--data-dir", str, "folder with the MNIST / Fashion-MNIST IDX files (default: the user cache folder)"),
 ]
 
 
@@ -44,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
         train.add_argument(flag, type=kind, default=None, help=text)
     train.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<dataset>-<date>-<time>)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out until --steps")
+    train.add_argument("--download", action="store_true", default=None,
+                       help="download missing MNIST / Fashion-MNIST files (checksums verified)")
 
     sample = sub.add_parser("sample", help="draw samples from a trained run")
     sample.add_argument("run_dir", type=Path)
@@ -65,7 +69,7 @@ BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THR
 
 def _given(args) -> dict:
     """The train options given on the command line, as config keys."""
-    keys = [flag[2:].replace("-", "_") for flag, _, _ in TRAIN_OPTIONS]
+    keys = [flag[2:].replace("-", "_") for flag, _, _ in TRAIN_OPTIONS] + ["download"]
     return {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
 
 

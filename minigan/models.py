@@ -21,15 +21,18 @@ shrink nor blow up layer after layer, so G reaches the grid's +-4 from the start
            reshape -> ConvT(2c -> c, k4 s2 p1) -> BN2d -> ReLU -> ConvT(c -> C, k4 s2 p1) -> tanh;
            D Conv(C -> c, k4 s2 p1) -> LeakyReLU 0.2 -> Conv(c -> 2c, k4 s2 p1) -> BN2d -> LeakyReLU
            -> Flatten -> Dense 1; c = 64 unless ``width`` says otherwise.
+  "convd"  the "mlp" generator with a conv discriminator: Conv 32 -> 64 -> 128 (each k4 s2 p1 ->
+           LeakyReLU 0.2) -> Flatten -> Dense 1; the sizes follow from the image size.
 """
 from __future__ import annotations
 
 import math
 
+from .layers.conv_ops import conv_out_size
 from .layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Flatten, LeakyReLU, ReLU, Reshape,
                      Sequential, Tanh, dcgan_init)
 
-ARCHS = ("mlp2d", "mlp", "dcgan")
+ARCHS = ("mlp2d", "mlp", "dcgan", "convd")
 
 
 def mlp2d(z_dim: int, pack: int = 1, width: int = 256, depth: int = 3):
@@ -86,6 +89,22 @@ def dcgan(data_shape, z_dim: int = 100, pack: int = 1, width: int = 64):
     return G, D
 
 
+def convd(data_shape, z_dim: int = 100, pack: int = 1):
+    """MLP generator, conv discriminator. G: (N, z_dim) -> (N, C, H, W); D: (N/pack, pack*C, H, W) -> (N/pack, 1)."""
+    if len(data_shape) != 3:
+        raise ValueError(f"convd needs images (C, H, W), got data shape {data_shape}")
+    G, _ = mlp(data_shape, z_dim, pack)
+    C, H, W = data_shape
+    layers, channels = [], C * pack
+    for out_ch in (32, 64, 128):
+        if min(H, W) + 2 < 4:
+            raise ValueError(f"convd: images {data_shape} are too small for three stride-2 convolutions")
+        layers += [Conv2d(channels, out_ch, 4, 2, 1), LeakyReLU(0.2)]
+        channels, H, W = out_ch, conv_out_size(H, 4, 2, 1), conv_out_size(W, 4, 2, 1)
+    D = Sequential(*layers, Flatten(), Dense(channels * H * W, 1))
+    return G, D
+
+
 def build(arch: str, data_shape, z_dim: int, pack: int = 1, **options):
     """Build ``(G, D)`` for ``arch`` (one of ARCHS), initialised as the module docstring says."""
     if arch == "mlp2d":
@@ -96,6 +115,8 @@ def build(arch: str, data_shape, z_dim: int, pack: int = 1, **options):
         G, D = mlp(data_shape, z_dim, pack)
     elif arch == "dcgan":
         G, D = dcgan(data_shape, z_dim, pack, **options)
+    elif arch == "convd":
+        G, D = convd(data_shape, z_dim, pack)
     else:
         raise ValueError(f"unknown architecture {arch!r}: expected one of {ARCHS}")
     dcgan_init(G)

@@ -7,6 +7,7 @@ A run folder holds (DESIGN.md, "Trainer, command line and run folders"):
   samples.png      the fixed-noise grid (images) or a scatter over the true modes (2-D)
   losses.png       losses, D outputs and gradient norms against the step
   metrics.json     the run's evaluation figures
+  progress.gif     (image data) the fixed-noise grid over training; its frames live in frames.npz
 Every file is written atomically.
 """
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 
 from . import backend
-from .data import load_digits, sample_toy, toy_means, TOY_SETS
+from .data import TOY_SETS, load_digits, sample_toy, toy_means
 from .io import CheckpointError, load_arrays, save_arrays, write_json, write_text
 from .models import build
 from .train import GAN, TrainingDiverged, generate
@@ -29,7 +30,8 @@ HISTORY_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake_before", "d_fake
 # Options every run has; per-dataset defaults below override these.
 BASE_CONFIG = dict(dataset="digits", arch="dcgan", loss="nonsaturating", steps=2000, batch_size=64, seed=0,
                    backend="numpy", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, d_steps=1, pack=1, clip=None,
-                   z_dim=100, width=None, lr_schedule="constant", log_every=10, checkpoint_every=500)
+                   z_dim=100, width=None, lr_schedule="constant", log_every=10, checkpoint_every=500,
+                   data_dir=None, download=False, frames=40)
 DATASET_DEFAULTS = {
     # Toy mixtures: a narrow MLP pair, PacGAN packing 2, many cheap steps, and a decaying
     # learning rate so that G settles precisely on the 0.01-wide (ring) / 0.05-wide (grid) modes.
@@ -41,7 +43,13 @@ DATASET_DEFAULTS = {
     # learning rate gives recognisable digits of every class in about two minutes on 2 cores.
     "digits": dict(arch="dcgan", steps=8000, batch_size=64, z_dim=32, width=32, lr_g=5e-4, lr_d=5e-4,
                    lr_schedule="linear", log_every=20, checkpoint_every=1000),
+    # 28x28 images: DESIGN.md's dcgan28 with the DCGAN paper's Adam settings.
+    "mnist": dict(arch="dcgan", steps=5000, batch_size=64, z_dim=100, width=64, lr_schedule="linear",
+                  log_every=20, checkpoint_every=500),
+    "fashion-mnist": dict(arch="dcgan", steps=5000, batch_size=64, z_dim=100, width=64, lr_schedule="linear",
+                          log_every=20, checkpoint_every=500),
 }
+IMAGE_SETS = ("digits", "mnist", "fashion-mnist")
 DATASETS = tuple(DATASET_DEFAULTS)
 
 
@@ -52,26 +60,44 @@ def default_config(dataset: str) -> dict:
 
 
 # -- data ----------------------------------------------------------------------
-def data_source(config: dict):
+def real_images(config: dict, log=print):
+    """(images, labels) of an image data set as NumPy arrays: float32 (N, C, H, W) in [-1, 1], int64 (N,)."""
+    name = config["dataset"]
+    if name == "digits":
+        return load_digits()
+    if name in ("mnist", "fashion-mnist"):
+        from .data import load_mnist
+
+        images, labels, _ = load_mnist(name, "train", data_dir=config.get("data_dir"),
+                                       download=bool(config.get("download")), log=log)
+        return images, labels
+    raise ValueError(f"unknown image data set {name!r}: expected one of {IMAGE_SETS}")
+
+
+def data_source(config: dict, log=print):
     """(sample_real, data_shape): sample_real(rng, n) gives a real batch on the active backend."""
     name = config["dataset"]
     if name in TOY_SETS:
         return (lambda rng, n: backend.asarray(sample_toy(name, n, rng))), (2,)
-    if name == "digits":
-        images = backend.asarray(load_digits()[0])
-        # Batches drawn without replacement within a batch, from the GAN's own generator: a
-        # resumed run draws exactly the batches an unbroken run would.
-        return (lambda rng, n: images[backend.asarray(rng.choice(len(images), n, replace=False))]), images.shape[1:]
-    raise ValueError(f"unknown dataset {name!r}: expected one of {DATASETS}")
+    if name not in IMAGE_SETS:
+        raise ValueError(f"unknown dataset {name!r}: expected one of {DATASETS}")
+    images = backend.asarray(real_images(config, log)[0])
+    # Batches drawn without replacement within a batch, from the GAN's own generator: a
+    # resumed run draws exactly the batches an unbroken run would.
+    return (lambda rng, n: images[backend.asarray(rng.choice(len(images), n, replace=False))]), images.shape[1:]
+
+
+def data_shape(config: dict):
+    """The shape of one sample, without loading a data set."""
+    return (2,) if config["dataset"] in TOY_SETS else {"digits": (1, 8, 8)}.get(config["dataset"], (1, 28, 28))
 
 
 def build_gan(config: dict) -> GAN:
     """Models and optimisers as the config describes, initialised from config['seed']."""
     backend.use(config["backend"])
     backend.seed(config["seed"])
-    _, data_shape = data_source(config)
     options = {"width": config["width"]} if config.get("width") else {}
-    G, D = build(config["arch"], data_shape, config["z_dim"], config["pack"], **options)
+    G, D = build(config["arch"], data_shape(config), config["z_dim"], config["pack"], **options)
     return GAN(G, D, config["z_dim"], loss=config["loss"], lr_g=config["lr_g"], lr_d=config["lr_d"],
                betas=(config["beta1"], config["beta2"]), d_steps=config["d_steps"], pack=config["pack"],
                clip=config["clip"], seed=config["seed"], lr_schedule=config["lr_schedule"],
@@ -155,9 +181,19 @@ def evaluate(gan: GAN, config: dict) -> dict:
     return figures
 
 
-def save_checkpoint(gan: GAN, run_dir: Path, history: list) -> None:
+def save_checkpoint(gan: GAN, run_dir: Path, history: list, frames: dict) -> None:
     save_arrays(run_dir / "checkpoint.npz", gan.state_dict())
     write_history(run_dir / "history.csv", history)
+    if frames:
+        save_arrays(run_dir / "frames.npz", {f"step_{s:09d}": f for s, f in frames.items()})
+
+
+def read_frames(run_dir: Path, upto_step: int) -> dict:
+    """step -> grid image of the fixed noise, as saved with the checkpoints (frames past it dropped)."""
+    path = run_dir / "frames.npz"
+    if not path.is_file():
+        return {}
+    return {int(k[5:]): v for k, v in load_arrays(path).items() if int(k[5:]) <= upto_step}
 
 
 # -- training ------------------------------------------------------------------
@@ -169,11 +205,14 @@ def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
     if resume:
         restore(gan, run_dir)
         history = read_history(run_dir / "history.csv", gan.step)
+        frames = read_frames(run_dir, gan.step)
         log(f"resuming {run_dir} at step {gan.step} of {config['steps']}")
     else:
-        history = []
+        history, frames = [], {}
     write_json(run_dir / "config.json", config)
-    sample_real, _ = data_source(config)
+    sample_real, _ = data_source(config, log)
+    images = config["dataset"] in IMAGE_SETS
+    frame_every = max(1, config["steps"] // max(1, config.get("frames") or 1))
     start_time = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
 
     from tqdm import tqdm
@@ -187,8 +226,12 @@ def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
             history.append({"step": gan.step, **figures, "seconds": time.perf_counter() - start_time})
             bar.set_postfix(loss_d=f"{figures['loss_d']:.3f}", loss_g=f"{figures['loss_g']:.3f}",
                             D_x=f"{figures['d_real']:.2f}", D_G_z=f"{figures['d_fake_before']:.2f}")
+        if images and config.get("frames") and (gan.step % frame_every == 0 or gan.step == 1):
+            from .viz import image_grid
+
+            frames[gan.step] = image_grid(gan.sample(64, seed=fixed_noise_seed(config)))
         if gan.step % config["checkpoint_every"] == 0:
-            save_checkpoint(gan, run_dir, history)
+            save_checkpoint(gan, run_dir, history, frames)
 
     try:
         gan.fit(sample_real, config["steps"], config["batch_size"], on_step)
@@ -197,12 +240,15 @@ def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
         raise TrainingDiverged(f"{exc}. The last good checkpoint in {run_dir} is kept.") from exc
     bar.close()
 
-    save_checkpoint(gan, run_dir, history)
+    save_checkpoint(gan, run_dir, history, frames)
     write_samples(gan, config, run_dir / "samples.png")
-    from .viz import save_history_plot
+    from .viz import save_gif, save_history_plot
 
     if history:
         save_history_plot(history, run_dir / "losses.png")
+    if frames:
+        steps = sorted(frames)
+        save_gif([frames[s] for s in steps], steps, run_dir / "progress.gif")
     metrics = evaluate(gan, config)
     metrics["seconds"] = history[-1]["seconds"] if history else 0.0
     write_json(run_dir / "metrics.json", metrics)

@@ -86,3 +86,33 @@ def save_history_plot(history: list, path) -> None:
     axes[-1].set_xlabel("generator step")
     fig.tight_layout()
     _save(fig, path)
+
+
+def save_gif(frames: list, steps: list, path, fps: int = 5) -> None:
+    """Animate image-grid frames (each an array from ``image_grid``) into a GIF with Pillow, atomically."""
+    import os
+    import tempfile
+
+    plt = _pyplot()
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    fig, ax = plt.subplots(figsize=(4, 4.3))
+    ax.set_axis_off()
+    shown = ax.imshow(frames[0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    title = ax.set_title(f"step {steps[0]}")
+
+    def draw(i):
+        shown.set_data(frames[i])
+        title.set_text(f"step {steps[i]}")
+        return shown, title
+
+    animation = FuncAnimation(fig, draw, frames=len(frames))
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".gif")
+    os.close(fd)
+    try:
+        animation.save(tmp, writer=PillowWriter(fps=fps))
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)

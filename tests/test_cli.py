@@ -68,6 +68,10 @@ def test_resume_is_exact(tmp_path, args):
     assert (whole / "history.csv").read_text().splitlines()[1:] != []
     steps = [line.split(",")[0] for line in (half / "history.csv").read_text().splitlines()[1:]]
     assert steps == [str(s) for s in range(5, 31, 5)]
+    if "digits" in args:  # image runs also animate the fixed-noise grid, across the resume
+        assert (half / "progress.gif").read_bytes()[:6] == b"GIF89a"
+        with np.load(half / "frames.npz", allow_pickle=False) as f:
+            assert len(f.files) == 31  # step 1, then every step (30 steps // 40 frames -> every 1)
 
 
 def test_corrupt_and_pickled_checkpoints_are_refused(tmp_path, capsys):
@@ -126,3 +130,10 @@ def test_bad_options_give_clear_errors(tmp_path, capsys):
 def test_python_dash_m_entry_point():
     out = subprocess.run([sys.executable, "-m", "minigan", "--help"], capture_output=True, text=True, check=True)
     assert "train" in out.stdout and "sample" in out.stdout
+
+
+def test_convd_architecture_trains(tmp_path):
+    out = train(tmp_path, "convd", "--dataset", "digits", "--arch", "convd", "--steps", "3", "--z-dim", "8",
+                "--frames", "0")
+    assert json.loads((out / "config.json").read_text())["arch"] == "convd"
+    assert not (out / "progress.gif").exists()
