@@ -71,7 +71,7 @@ def test_resume_is_exact(tmp_path, args):
     if "digits" in args:  # image runs also animate the fixed-noise grid, across the resume
         assert (half / "progress.gif").read_bytes()[:6] == b"GIF89a"
         with np.load(half / "frames.npz", allow_pickle=False) as f:
-            assert len(f.files) == 31  # step 1, then every step (30 steps // 40 frames -> every 1)
+            assert len(f.files) == 30  # 30 steps // 40 frames: a frame every step, 1..30
 
 
 def test_corrupt_and_pickled_checkpoints_are_refused(tmp_path, capsys):

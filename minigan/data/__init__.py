@@ -3,6 +3,10 @@
 Importing this package reads no file; the digits are parsed on the first ``load_digits()``.
 """
 from .digits import load_digits
+from .idx import DataFileError, read_idx
+from .mnist import MNIST_SETS, DownloadError, default_data_dir, download, load_mnist, read_images_labels
 from .toy import TOY_SETS, sample_toy, toy_means, toy_std
 
-__all__ = ["TOY_SETS", "toy_means", "toy_std", "sample_toy", "load_digits"]
+__all__ = ["TOY_SETS", "toy_means", "toy_std", "sample_toy", "load_digits",
+           "MNIST_SETS", "load_mnist", "download", "default_data_dir", "read_images_labels", "read_idx",
+           "DataFileError", "DownloadError"]
