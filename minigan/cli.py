@@ -28,6 +28,7 @@ TRAIN_OPTIONS = [
     ("--clip", float, "clip each model's global gradient norm to this value"),
     ("--z-dim", int, "noise dimension"),
     ("--width", int, "architecture width (hidden units or base channels)"),
+    ("--ema", float, "keep an exponential moving average of G's weights with this decay (e.g. 0.999)"),
     ("--lr-schedule", str, "constant | linear (decay both learning rates to 0 over --steps)"),
     ("--log-every", int, "steps between history rows"),
     ("--checkpoint-every", int, "steps between checkpoints"),
@@ -54,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("-n", type=int, default=64, help="number of samples")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", type=Path, required=True, help="FILE.npy (float32 arrays) or FILE.png (picture)")
+    evaluate = sub.add_parser("evaluate", help="score a run's samples beside real held-out data")
+    evaluate.add_argument("run_dir", type=Path)
+    evaluate.add_argument("-n", type=int, default=None, help="number of generated samples (default: as many as "
+                                                             "the held-out real images; 2,500 for 2-D data)")
+    evaluate.add_argument("--seed", type=int, default=0)
+
     bench = sub.add_parser("bench", help="milliseconds per training iteration, beside PyTorch if installed")
     bench.add_argument("--arch", choices=["mlp", "dcgan28", "all"], default="all")
     bench.add_argument("--backend", choices=["numpy", "cupy"], default=None)
@@ -102,6 +109,14 @@ def cmd_sample(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    from .evaluate import evaluate_run
+
+    evaluate_run(args.run_dir, args.n, args.seed)
+    print(f"wrote {args.run_dir / 'metrics.json'}")
+    return 0
+
+
 def cmd_bench(args) -> int:
     import os
 
@@ -136,7 +151,8 @@ def main(argv=None) -> int:
     from .train import TrainingDiverged
 
     try:
-        return {"train": cmd_train, "sample": cmd_sample, "bench": cmd_bench}[args.command](args)
+        commands = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "bench": cmd_bench}
+        return commands[args.command](args)
     except (ValueError, FileNotFoundError, CheckpointError, TrainingDiverged) as exc:
         print(f"minigan {args.command}: error: {exc}", file=sys.stderr)
         return 2 if not isinstance(exc, TrainingDiverged) else 1

@@ -22,7 +22,7 @@ from . import backend
 from .data import TOY_SETS, load_digits, sample_toy, toy_means
 from .io import CheckpointError, load_arrays, save_arrays, write_json, write_text
 from .models import build
-from .train import GAN, TrainingDiverged, generate
+from .train import GAN, TrainingDiverged
 
 HISTORY_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake_before", "d_fake_after", "grad_norm_d",
                   "grad_norm_g", "seconds")
@@ -31,7 +31,7 @@ HISTORY_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake_before", "d_fake
 BASE_CONFIG = dict(dataset="digits", arch="dcgan", loss="nonsaturating", steps=2000, batch_size=64, seed=0,
                    backend="numpy", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, d_steps=1, pack=1, clip=None,
                    z_dim=100, width=None, lr_schedule="constant", log_every=10, checkpoint_every=500,
-                   data_dir=None, download=False, frames=40)
+                   ema=None, data_dir=None, download=False, frames=40)
 DATASET_DEFAULTS = {
     # Toy mixtures: a narrow MLP pair, PacGAN packing 2, many cheap steps, and a decaying
     # learning rate so that G settles precisely on the 0.01-wide (ring) / 0.05-wide (grid) modes.
@@ -101,7 +101,7 @@ def build_gan(config: dict) -> GAN:
     return GAN(G, D, config["z_dim"], loss=config["loss"], lr_g=config["lr_g"], lr_d=config["lr_d"],
                betas=(config["beta1"], config["beta2"]), d_steps=config["d_steps"], pack=config["pack"],
                clip=config["clip"], seed=config["seed"], lr_schedule=config["lr_schedule"],
-               total_steps=config["steps"])
+               total_steps=config["steps"], ema=config.get("ema"))
 
 
 def read_config(run_dir) -> dict:
@@ -200,6 +200,7 @@ def read_frames(run_dir: Path, upto_step: int) -> dict:
 def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
     """Train (or, with resume, continue) the run in ``run_dir`` until config['steps']; returns metrics."""
     run_dir = Path(run_dir)
+    sample_real, _ = data_source(config, log)  # before the folder exists: bad data leaves nothing behind
     run_dir.mkdir(parents=True, exist_ok=True)
     gan = build_gan(config)
     if resume:
@@ -210,7 +211,6 @@ def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
     else:
         history, frames = [], {}
     write_json(run_dir / "config.json", config)
-    sample_real, _ = data_source(config, log)
     images = config["dataset"] in IMAGE_SETS
     frame_every = max(1, config["steps"] // max(1, config.get("frames") or 1))
     start_time = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
@@ -260,7 +260,7 @@ def sample_run(run_dir, n: int, seed: int, out) -> None:
     import numpy as np
 
     config, gan = load_run(run_dir)
-    samples = generate(gan.G, gan.z_dim, n, seed)
+    samples = gan.sample(n, seed)
     out = Path(out)
     if out.suffix == ".npy":
         from .io import atomic_write

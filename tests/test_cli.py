@@ -137,3 +137,25 @@ def test_convd_architecture_trains(tmp_path):
                 "--frames", "0")
     assert json.loads((out / "config.json").read_text())["arch"] == "convd"
     assert not (out / "progress.gif").exists()
+
+
+def test_evaluate_image_run_writes_both_columns(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MINIGAN_CACHE", str(tmp_path / "cache"))
+    run = train(tmp_path, "digits", *SMALL_DIGITS, "--steps", "20", "--frames", "0")
+    assert main(["evaluate", str(run), "-n", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "generated" in out and "real (held-out)" in out
+    metrics = json.loads((run / "metrics.json").read_text())
+    images = metrics["images"]
+    assert images["num_samples"] == 200 and metrics["evaluated_step"] == 20
+    for column in ("generated", "real"):
+        assert set(images[column]) >= {"classes_covered", "frechet_distance", "precision", "recall"}
+    # 20 steps of a tiny GAN are far from real digits: the real column must say so
+    assert images["real"]["frechet_distance"] < images["generated"]["frechet_distance"]
+    assert any((tmp_path / "cache" / "classifiers").iterdir())  # the classifier was cached
+
+
+def test_evaluate_toy_run(tmp_path):
+    run = train(tmp_path, "ring", "--dataset", "ring8", "--steps", "5")
+    assert main(["evaluate", str(run)]) == 0
+    assert json.loads((run / "metrics.json").read_text())["mixture"]["num_samples"] == 2500

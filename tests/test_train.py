@@ -122,3 +122,19 @@ def test_linear_schedule_run_resumed_from_a_file_is_exact(xp, tmp_path):
         assert bool((p == q).all()), name
     for (name, p, _), (_, q, _) in zip(unbroken.D.parameters(), second.D.parameters()):
         assert bool((p == q).all()), name
+
+
+def test_ema_generator_is_averaged_saved_and_sampled(xp, tmp_path):
+    from minigan.io import load_arrays, save_arrays
+
+    gan = toy_gan(ema=0.9)
+    gan.fit(lambda rng, n: backend.asarray(sample_toy("ring8", n, rng)), 5, 32)
+    (_, avg, _), (_, p, _) = next(gan.G_ema.parameters()), next(gan.G.parameters())
+    assert float(abs(avg - p).max()) > 0  # the average lags behind G
+    assert np.array_equal(gan.sample(20, seed=1), backend.to_numpy(gan.G_ema.eval()(gan.noise(20, backend.rng(1)))))
+    save_arrays(tmp_path / "c.npz", gan.state_dict())
+    other = toy_gan(seed=3, ema=0.9)
+    other.load_state_dict(load_arrays(tmp_path / "c.npz"))
+    assert np.array_equal(other.sample(20, seed=2), gan.sample(20, seed=2))
+    with pytest.raises(ValueError, match="ema must be a decay"):
+        toy_gan(ema=1.5)

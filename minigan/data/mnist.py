@@ -34,8 +34,12 @@ TIMEOUT_S = 30
 _CHUNK = 1 << 16
 
 
-class DownloadError(OSError):
-    """Every mirror failed to deliver a file with the published checksum."""
+class DownloadError(FileNotFoundError):
+    """Every mirror failed to deliver a file with the published checksum.
+
+    A FileNotFoundError because that is what it means to the caller: the file is neither here nor to be
+    had, so code that reports a missing data file reports this too.
+    """
 
 
 @dataclass(frozen=True)
@@ -288,10 +292,11 @@ def load_mnist(name: str = "mnist", split: str = "train", data_dir=None, downloa
     note = None
     if used != wanted:
         lacking = next(part for part in ("train", "test") if part not in used)
-        how = "the {n:,} {u} images instead" if split == "train" else "only the {n:,} {u} images"
-        note = (f"{name}: {', '.join(missing)} not in {folder}; using "
-                + how.format(n=len(images), u=_WORDS[used[0]])
-                + f" (pass --download to fetch the {files[lacking + '-images'].shape[0]:,} {_WORDS[lacking]} images)")
+        using = (f"the {len(images):,} {_WORDS[used[0]]} images instead" if split == "train"
+                 else f"only the {len(images):,} {_WORDS[used[0]]} images")
+        need = files[f"{lacking}-images"].shape[0]
+        note = (f"{name}: {', '.join(missing)} not in {folder}; using {using} "
+                f"(pass --download to fetch the {need:,} {_WORDS[lacking]} images)")
         log(note)
     info = {"name": name, "requested_split": split, "split": "all" if len(used) == 2 else used[0],
             "count": len(images), "files": [str(found[k]) for part in used for k in _keys(part)],
