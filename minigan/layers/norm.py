@@ -69,7 +69,9 @@ class _BatchNorm(Module):
         inv_std = 1 / xp.sqrt(var + x.dtype.type(self.eps))
         x_hat = centred * self._per_channel(inv_std)
         self._cache = (x_hat, inv_std, m)
-        return x_hat * self._per_channel(self.params["gamma"]) + self._per_channel(self.params["beta"])
+        y = x_hat * self._per_channel(self.params["gamma"])
+        y += self._per_channel(self.params["beta"])
+        return y
 
     def backward(self, grad_out):
         x_hat, inv_std, m = self._cache
@@ -78,10 +80,13 @@ class _BatchNorm(Module):
         if self.param_grads:
             self.grads["beta"] += dbeta
             self.grads["gamma"] += dgamma
-        scale = self._per_channel(self.params["gamma"] * inv_std)
-        if not self.training:
-            return grad_out * scale
-        return scale * (grad_out - (x_hat * self._per_channel(dgamma) + self._per_channel(dbeta)) / m)
+        scale = self.params["gamma"] * inv_std  # (C,)
+        grad_in = grad_out * self._per_channel(scale)
+        if self.training:
+            # scale * (dy - (x_hat dgamma + dbeta) / m), as three in-place passes
+            grad_in -= self._per_channel(scale * dbeta / m)
+            grad_in -= x_hat * self._per_channel(scale * dgamma / m)
+        return grad_in
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.num_features}, momentum={self.momentum}, eps={self.eps})"
