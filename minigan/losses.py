@@ -113,28 +113,26 @@ def discriminator_loss(real_logits, fake_logits, kind: str = "bce"):
 # so BatchNorm sees each batch alone) uses the two halves below.
 def discriminator_loss_real(real_logits, kind: str = "bce"):
     """The real-batch term of ``discriminator_loss``: (value, dL/dreal_logits). See its table."""
-    _check_kind(kind, DISCRIMINATOR_KINDS, "discriminator_loss")
-    _check_logits(real_logits, "discriminator_loss", "real_logits")
-    if kind == "lsgan":
-        return _squared_error(real_logits, 1.0)
-    if kind == "hinge":
-        return _hinge(real_logits, -1)
-    if kind == "wasserstein":
-        return _mean(real_logits, -1)
-    return bce_with_logits(real_logits, 1.0)
+    return _discriminator_term(real_logits, kind, real=True)
 
 
 def discriminator_loss_fake(fake_logits, kind: str = "bce"):
     """The fake-batch term of ``discriminator_loss``: (value, dL/dfake_logits). See its table."""
+    return _discriminator_term(fake_logits, kind, real=False)
+
+
+def _discriminator_term(logits, kind: str, real: bool):
+    """One batch's term: D pushes real logits up (target 1, sign -1) and fake ones down (target 0, sign +1)."""
     _check_kind(kind, DISCRIMINATOR_KINDS, "discriminator_loss")
-    _check_logits(fake_logits, "discriminator_loss", "fake_logits")
+    _check_logits(logits, "discriminator_loss", "real_logits" if real else "fake_logits")
+    target, sign = (1.0, -1) if real else (0.0, +1)
     if kind == "lsgan":
-        return _squared_error(fake_logits, 0.0)
+        return _squared_error(logits, target)
     if kind == "hinge":
-        return _hinge(fake_logits, +1)
+        return _hinge(logits, sign)
     if kind == "wasserstein":
-        return _mean(fake_logits, +1)
-    return bce_with_logits(fake_logits, 0.0)
+        return _mean(logits, sign)
+    return bce_with_logits(logits, target)
 
 
 def generator_loss(fake_logits, kind: str = "nonsaturating"):
