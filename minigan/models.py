@@ -20,7 +20,9 @@ shrink nor blow up layer after layer, so G reaches the grid's +-4 from the start
            conv pair for the embedded digits): G z -> Dense 2c*(H/4)*(W/4) -> BN1d -> ReLU ->
            reshape -> ConvT(2c -> c, k4 s2 p1) -> BN2d -> ReLU -> ConvT(c -> C, k4 s2 p1) -> tanh;
            D Conv(C -> c, k4 s2 p1) -> LeakyReLU 0.2 -> Conv(c -> 2c, k4 s2 p1) -> BN2d -> LeakyReLU
-           -> Flatten -> Dense 1; c = 64 unless ``width`` says otherwise.
+           -> Flatten -> Dense 1; c = 64 unless ``width`` says otherwise. A layer that feeds a
+           BatchNorm has no bias (as in PyTorch's DCGAN): BN subtracts the per-channel mean,
+           so such a bias would do nothing and its gradient is exactly zero.
   "convd"  the "mlp" generator with a conv discriminator: Conv 32 -> 64 -> 128 (each k4 s2 p1 ->
            LeakyReLU 0.2) -> Flatten -> Dense 1; the sizes follow from the image size.
 """
@@ -77,13 +79,13 @@ def dcgan(data_shape, z_dim: int = 100, pack: int = 1, width: int = 64):
     C, H, W = data_shape
     h, w, c = H // 4, W // 4, width
     G = Sequential(
-        Dense(z_dim, 2 * c * h * w), BatchNorm1d(2 * c * h * w), ReLU(), Reshape(2 * c, h, w),
-        ConvTranspose2d(2 * c, c, 4, 2, 1), BatchNorm2d(c), ReLU(),          # -> (c, H/2, W/2)
+        Dense(z_dim, 2 * c * h * w, bias=False), BatchNorm1d(2 * c * h * w), ReLU(), Reshape(2 * c, h, w),
+        ConvTranspose2d(2 * c, c, 4, 2, 1, bias=False), BatchNorm2d(c), ReLU(),   # -> (c, H/2, W/2)
         ConvTranspose2d(c, C, 4, 2, 1), Tanh(),                              # -> (C, H, W)
     )
     D = Sequential(
         Conv2d(C * pack, c, 4, 2, 1), LeakyReLU(0.2),                        # -> (c, H/2, W/2)
-        Conv2d(c, 2 * c, 4, 2, 1), BatchNorm2d(2 * c), LeakyReLU(0.2),       # -> (2c, H/4, W/4)
+        Conv2d(c, 2 * c, 4, 2, 1, bias=False), BatchNorm2d(2 * c), LeakyReLU(0.2),   # -> (2c, H/4, W/4)
         Flatten(), Dense(2 * c * h * w, 1),
     )
     return G, D

@@ -1,0 +1,240 @@
+"""Lesson 02 — gradient checking: trusting a hand-written backward, and why only in float64.
+
+THE IDEA
+--------
+A backward pass written by hand is a claim: "this is the derivative of the forward". Central
+differences test that claim with nothing but the forward pass. Done right (float64, a sensible h,
+a relative error) a correct layer scores ~1e-10 and a wrong one ~1e-2 or worse: there is no grey zone.
+Done in float32 the test cannot tell a right layer from a wrong one.
+
+CENTRAL DIFFERENCES
+Taylor's formula around x, for a step h:
+    f(x + h) = f(x) + h f'(x) + h^2/2 f''(x) + h^3/6 f'''(x) + ...
+    f(x - h) = f(x) - h f'(x) + h^2/2 f''(x) - h^3/6 f'''(x) + ...
+Subtracting, the even terms cancel:
+    (f(x + h) - f(x - h)) / (2h) = f'(x) + h^2/6 f'''(x) + ...      truncation error ~ h^2
+whereas the one-sided (forward) difference keeps the h^2 term:
+    (f(x + h) - f(x)) / h = f'(x) + h/2 f''(x) + ...                   truncation error ~ h
+A layer's output y is a tensor, not a scalar. So we check the scalar f = sum(y * G) for a random G
+of y's shape: its gradient w.r.t. x (or W) is exactly what backward(G) returns. One perturbed entry
+at a time gives every entry of the gradient (cost: 2 forward passes per entry; fine for tiny layers).
+
+ROUNDING: WHY h CANNOT BE TINY, AND WHY float32 IS HOPELESS
+The computer returns f(x +- h) with a relative rounding error of about eps (machine epsilon:
+2.2e-16 in float64, 1.2e-7 in float32), so each value is off by ~eps*|f|, and their difference,
+divided by 2h, is off by ~eps*|f|/h. The total error is therefore
+    error(h) ~ C1 * h^2  +  C2 * eps / h
+a U in log-log axes: slope +2 on the right (truncation), slope -1 on the left (rounding), bottom at
+    h* ~ (eps)^(1/3):  float64  h* ~ 1e-5, error ~ 1e-11;    float32  h* ~ 1e-2 to 1e-3, error ~ 1e-5.
+So in float32 the best possible check is ~1e-5, far above the ~1e-7 that separates right from wrong,
+and at the h = 1e-6 a float64 check uses, float32 gives an error of order 1e-2 to 1: noise.
+(In float32 even x + h is rounded: the step actually taken is not h.) minigan.gradcheck.check_layer
+therefore refuses float32 layers outright.
+
+RELATIVE ERROR
+An absolute error of 1e-6 is excellent for a gradient of size 1e3 and damning for one of size 1e-6.
+minigan uses one number per array:
+    rel_error(a, b) = max|a - b| / max(1e-8, max(|a| + |b|))
+Below 1e-7 in float64: correct. Around 1e-2 or more: a bug (a missing transpose, a forgotten term).
+
+WHAT THE LESSON DOES
+  1. measures error(h) of central and forward differences, in float64 and float32, on a small
+     Dense-Tanh-Dense-Tanh network: the U-shaped curves (figure error_vs_h.png), their slopes, their bottoms;
+  2. runs check_layer on every layer of minigan in float64 (all below 1e-7), then on a small DCGAN
+     discriminator, where one relative error is "bad" for a good reason: the bias of a conv followed by
+     BatchNorm has a gradient of exactly zero (BatchNorm subtracts the channel mean, so a per-channel
+     constant cancels), and a relative error of noise over zero means nothing; compare absolute errors;
+  3. plants two classic bugs (a missing transpose; BatchNorm's backward that forgets that the batch
+     mean and variance depend on x) and shows the check catches both (figure layer_checks.png);
+  4. shows check_layer refuses float32.
+Run:  python lessons/02_gradient_checking.py [--quick] [--backend cupy] [--out DIR]
+"""
+from _common import Lesson, plt  # first: sets up the path, BLAS threads, matplotlib's Agg backend
+
+import copy
+
+import numpy as np
+
+import minigan
+from minigan import backend
+from minigan.gradcheck import check_layer, numerical_gradient, rel_error
+from minigan.layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Flatten, LeakyReLU, ReLU,
+                            Reshape, Sequential, Sigmoid, Tanh)
+
+lesson = Lesson(__file__, __doc__)
+minigan.set_default_dtype("float64")
+A, H = backend.asarray, backend.to_numpy
+rng = backend.rng(lesson.seed)
+
+# ---------------------------------------------------------------------------------------------
+lesson.section("1. error of the finite difference vs the step h (float64 and float32)")
+net64 = Sequential(Dense(4, 6), Tanh(), Dense(6, 3), Tanh())   # smooth, so f''' != 0: a real U
+net32 = copy.deepcopy(net64).astype("float32")                  # the very same weights, rounded
+x = rng.standard_normal((5, 4))                                 # (N=5, in=4)
+G = rng.standard_normal((5, 3))                                 # (N=5, out=3): f = sum(net(x) * G)
+net64(A(x))
+exact = net64.backward(A(G))                                    # (5, 4): the analytic dL/dx, float64
+
+
+def central(net, dtype, h):
+    xs, Gs = A(x, dtype=dtype), A(G, dtype=dtype)
+    return numerical_gradient(lambda: float((net(xs) * Gs).sum()), xs, h)
+
+
+def forward_diff(h):
+    """(f(x + h e_i) - f(x)) / h for each entry i, in float64."""
+    xs, Gs = A(x), A(G)
+    f0 = float((net64(xs) * Gs).sum())
+    grad = np.zeros_like(x)
+    flat = xs.reshape(-1)
+    for i in range(x.size):
+        old = float(flat[i])
+        flat[i] = old + h
+        grad.flat[i] = (float((net64(xs) * Gs).sum()) - f0) / h
+        flat[i] = old
+    return grad
+
+
+hs = np.logspace(-1, -12, 12 if lesson.quick else 23)
+err64 = np.array([rel_error(exact, central(net64, "float64", h)) for h in hs])
+err32 = np.array([rel_error(exact, central(net32, "float32", h)) for h in hs])
+err_fw = np.array([rel_error(exact, forward_diff(h)) for h in hs])
+print("      h    central64  central32  forward64")
+for h, a, b, c in zip(hs, err64, err32, err_fw):
+    print(f"  {h:.0e}   {a:.1e}    {b:.1e}    {c:.1e}")
+
+right = hs >= 1e-3 - 1e-12          # large h: truncation dominates in float64
+slope_c = np.polyfit(np.log10(hs[right]), np.log10(err64[right]), 1)[0]
+slope_f = np.polyfit(np.log10(hs[right]), np.log10(err_fw[right]), 1)[0]
+lesson.check_that("central differences: error ~ h^2 at large h (slope in [1.8, 2.2])", 1.8 <= slope_c <= 2.2,
+                  f"slope {slope_c:.2f}")
+lesson.check_that("forward differences: error ~ h at large h (slope in [0.8, 1.2])", 0.8 <= slope_f <= 1.2,
+                  f"slope {slope_f:.2f}")
+best64, best32 = err64.min(), err32.min()
+lesson.check("float64: best central-difference error", best64, 1e-9)
+lesson.check_that("float64: the error grows again for tiny h (rounding: the left arm of the U)",
+                  err64[-1] > 100 * best64, f"{err64[-1]:.1e} at h={hs[-1]:.0e} > 100 x {best64:.1e}")
+lesson.check_that("float32: even the best h cannot reach the 1e-7 bar a correct layer must pass",
+                  best32 > 1e-7, f"best {best32:.1e} at h={hs[err32.argmin()]:.0e}")
+at_1e6 = err32[np.argmin(abs(np.log10(hs) + 6))]
+lesson.check_that("float32 at h=1e-6 (float64's choice) is noise", at_1e6 > 1e-3, f"rel err {at_1e6:.1e} > 1e-3")
+
+fig, ax = plt.subplots(figsize=(7, 5))
+ax.loglog(hs, err64, "o-", label="central, float64")
+ax.loglog(hs, err32, "s-", label="central, float32")
+ax.loglog(hs, err_fw, "^-", label="forward, float64")
+ax.axhline(1e-7, color="gray", linestyle="--", linewidth=0.8, label="1e-7: the pass mark")
+ax.set_xlabel("step h")
+ax.set_ylabel("relative error vs the analytic gradient")
+ax.set_title("finite differences: truncation (right) vs rounding (left)")
+ax.invert_xaxis()
+ax.legend()
+lesson.savefig(fig, "error_vs_h.png")
+
+# ---------------------------------------------------------------------------------------------
+lesson.section("2. check_layer on every layer, float64, h = 1e-6")
+def normal(*shape):
+    return A(rng.standard_normal(shape))
+
+
+cases = [
+    ("Dense(5, 3)", Dense(5, 3), normal(4, 5)),
+    ("LeakyReLU(0.2)", LeakyReLU(0.2), normal(4, 5)),
+    ("ReLU", ReLU(), normal(4, 5)),
+    ("Tanh", Tanh(), normal(4, 5)),
+    ("Sigmoid", Sigmoid(), normal(4, 5)),
+    ("BatchNorm1d(5), train", BatchNorm1d(5), normal(6, 5)),
+    ("BatchNorm2d(3), train", BatchNorm2d(3), normal(3, 3, 4, 4)),
+    ("Conv2d(3, 4, k3 s2 p1)", Conv2d(3, 4, 3, stride=2, padding=1), normal(2, 3, 6, 6)),
+    ("ConvTranspose2d(3, 2, k4 s2 p1)", ConvTranspose2d(3, 2, 4, stride=2, padding=1), normal(2, 3, 3, 3)),
+    ("Flatten", Flatten(), normal(2, 3, 2, 2)),
+    ("Reshape(2, 3)", Reshape(2, 3), normal(4, 6)),
+]
+worst = {}
+for label, layer, x_in in cases:
+    errors = check_layer(layer, x_in)
+    worst[label] = max(errors.values())
+    detail = ", ".join(f"{k} {v:.1e}" for k, v in errors.items())
+    lesson.check(f"{label:32s} [{detail}]", worst[label], 1e-7)
+
+# ---------------------------------------------------------------------------------------------
+lesson.section("2b. a trap: the relative error of a gradient that is exactly zero")
+# A small DCGAN discriminator. Its second Conv2d has a bias, and BatchNorm2d comes right after it:
+# BatchNorm subtracts each channel's batch mean, so a constant added per channel cancels, and
+# dL/db of that conv is EXACTLY zero. The finite difference then measures pure rounding noise
+# (~1e-10), and rel_error divides it by max(1e-8, ~1e-10): a "1e-2" that is no error at all.
+D = Sequential(Conv2d(1, 4, 4, 2, 1), LeakyReLU(0.2), Conv2d(4, 8, 4, 2, 1), BatchNorm2d(8), LeakyReLU(0.2),
+               Flatten(), Dense(8 * 2 * 2, 1))
+x_in = normal(4, 1, 8, 8)                   # (N=4, C=1, 8, 8) -> logits (4, 1)
+errors = check_layer(D, x_in)
+for name, err in errors.items():
+    print(f"  {name:8s} rel err {err:.1e}")
+G_D = normal(4, 1)
+D.zero_grad()
+D(x_in)
+D.backward(G_D)
+bias = D[2].params["b"]
+analytic_b = H(D[2].grads["b"]).copy()
+numeric_b = H(numerical_gradient(lambda: float((D(x_in) * G_D).sum()), bias))
+others = {k: v for k, v in errors.items() if k != "2.b"}
+lesson.check("DCGAN discriminator, every array but 2.b (worst rel err)", max(others.values()), 1e-7)
+lesson.check("the conv bias before BatchNorm: analytic gradient (max |dL/db|)", abs(analytic_b).max(), 1e-12)
+lesson.check("... and its ABSOLUTE error vs the finite difference", abs(analytic_b - numeric_b).max(), 1e-8)
+print(f"  (its rel err {errors['2.b']:.1e} is rounding noise divided by ~0: when a gradient is ~0, "
+      "compare absolute errors)")
+print("  (this is why DCGAN builds the convs that feed a BatchNorm with bias=False: those biases never learn)")
+
+# ---------------------------------------------------------------------------------------------
+lesson.section("3. two planted bugs: does the check catch them?")
+
+
+class DenseMissingTranspose(Dense):
+    """dx = G @ W instead of G @ W^T: the shapes still agree when in == out, so nothing crashes."""
+
+    def backward(self, grad_out):
+        super().backward(grad_out)
+        return grad_out @ self.params["W"]
+
+
+class BatchNormForgetsStatistics(BatchNorm1d):
+    """Train mode, but dx = gamma / sigma * dy as if mean and variance were constants (eval's formula)."""
+
+    def backward(self, grad_out):
+        super().backward(grad_out)
+        x_hat, inv_std, m = self._cache
+        return grad_out * (self.params["gamma"] * inv_std)
+
+
+bugs = {}
+for label, layer, x_in in [("Dense: missing transpose", DenseMissingTranspose(4, 4), normal(3, 4)),
+                           ("BatchNorm: batch statistics treated as constants", BatchNormForgetsStatistics(4),
+                            normal(8, 4))]:
+    errors = check_layer(layer, x_in)
+    bugs[label] = errors["x"]
+    lesson.check_that(f"caught: {label}", errors["x"] > 1e-2, f"x rel err {errors['x']:.1e} > 1e-2")
+
+fig, ax = plt.subplots(figsize=(8, 5.5))
+labels = list(worst) + list(bugs)
+values = list(worst.values()) + list(bugs.values())
+colors = ["tab:green"] * len(worst) + ["tab:red"] * len(bugs)
+ax.barh(range(len(labels)), np.maximum(values, 1e-18), color=colors)
+ax.set_yticks(range(len(labels)))
+ax.set_yticklabels(labels, fontsize=8)
+ax.set_xscale("log")
+ax.axvline(1e-7, color="gray", linestyle="--", label="1e-7")
+ax.invert_yaxis()
+ax.set_xlabel("worst relative error (float64, h=1e-6)")
+ax.set_title("check_layer: correct layers (green) vs planted bugs (red)")
+ax.legend()
+lesson.savefig(fig, "layer_checks.png")
+
+# ---------------------------------------------------------------------------------------------
+lesson.section("4. check_layer refuses float32")
+try:
+    check_layer(Dense(3, 2).astype("float32"), A(rng.standard_normal((2, 3)), dtype="float32"))
+    refused, message = False, "it ran"
+except ValueError as exc:
+    refused, message = True, str(exc)
+lesson.check_that("float32 layer refused with a ValueError", refused, f"({message[:70]}...)")
+
+lesson.finish()

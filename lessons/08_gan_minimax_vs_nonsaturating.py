@@ -1,0 +1,217 @@
+"""Lesson 08 — the GAN game: the minimax loss, the non-saturating loss, and why G's gradient vanishes.
+
+THE IDEA
+--------
+A GAN is a two-player game. D(x) in (0, 1) is the discriminator's probability that x is real; G(z)
+turns noise into fakes. D is trained to tell them apart; G is trained to fool D. The original paper's
+objective is a single value both fight over, but in the first moments of training D wins easily, and
+then the gradient G receives from that value is almost exactly zero: G cannot learn. A one-line change
+of G's loss keeps the same goal and a strong gradient. This lesson derives both, measures them in a real
+minigan training run, and shows the consequence.
+
+THE GAME (Goodfellow et al., 2014)
+    min_G max_D  V(D, G) = E_x[log D(x)] + E_z[log(1 - D(G(z)))]
+D climbs V: it wants D(x) -> 1 on real data and D(G(z)) -> 0 on fakes. In minigan, D outputs a LOGIT a
+and D = s(a) = 1/(1 + e^-a); D's loss is the binary cross-entropy bce(a_real, 1) + bce(a_fake, 0)
+(lesson 03), the same whatever G does.
+
+G's TWO LOSSES, per fake sample with logit a and D = s(a) (minigan.losses.generator_loss averages over
+the batch of N fakes, so each gradient below carries a factor 1/N):
+  "minimax"        L_G = log(1 - D)        (the paper's: G descends what D ascends)
+                   dL_G/da = -(1/(1 - D)) * D(1 - D) = -D
+  "nonsaturating"  L_G = -log D            (the paper's practical alternative)
+                   dL_G/da = -(1/D) * D(1 - D) = -(1 - D)
+(using ds/da = s(1 - s) = D(1 - D)). Both are negative: both push a, hence D(G(z)), UP. They have the
+same fixed points; they differ only in HOW HARD they push:
+  * early in training D easily spots fakes, D(G(z)) ~ 0.001: the minimax gradient is -D ~ -0.001
+    (it "saturates": the log(1 - D) curve is flat near D = 0), the non-saturating one is -(1 - D) ~ -1;
+  * for the same fake, the two gradients w.r.t. G's parameters differ by exactly the factor
+        grad_nonsaturating = ((1 - D) / D) * grad_minimax
+    because everything after dL_G/da (D's backward, G's backward) is the same linear map.
+So with D(G(z)) = 0.001 the non-saturating gradient is ~1000x larger, pointing the same way.
+
+WHY IT MATTERS, AND WHAT ADAM DOES (AND DOES NOT) FIX. With plain SGD a 1000x smaller gradient is a
+1000x smaller step: the minimax G stays stuck while D keeps winning. Adam divides each step by the
+gradient's own running size (lesson 07), so the minimax G does take lr-sized steps. But its signal is
+still upside down: weakest (~D) when G is losing, strongest when G already fools D. Adam's running
+average of gradient sizes, built up while the gradient was tiny, then turns the first strong gradient
+into a huge step: G lurches (D(G(z)) jumps towards 1), D re-learns, and G is back where it started.
+In the runs below the Adam-trained minimax G does not escape; the non-saturating one, whose signal is
+strongest when G is losing, does. Hence the non-saturating loss is the default (minigan's too).
+
+WHAT THE LESSON DOES (a 2-D toy GAN, minigan.models.build("mlp2d"), minigan.train.GAN, float64)
+  1. generator_loss's gradients against the formulas -D and -(1 - D) on a grid of logits;
+  2. a real training run where D gets a head start (G's learning rate ~0, so G stays put while D learns
+     to reject its fakes; D's updates are the same for both losses), recording G's gradient norm and
+     D(G(z)) at every step, for both losses: the ratio of the norms follows (1 - D)/D; for one fake it
+     equals it exactly (figure generator_gradient.png: theory curves, and the measured ratio);
+  3. then G learns: with SGD the minimax G stays stuck and the non-saturating G escapes; with Adam the
+     minimax G moves but still loses, the non-saturating one escapes (figure escape.png).
+Run:  python lessons/08_gan_minimax_vs_nonsaturating.py [--quick] [--backend cupy] [--out DIR]
+"""
+from _common import Lesson, plt  # first: sets up the path, BLAS threads, matplotlib's Agg backend
+
+import copy
+
+import numpy as np
+
+import minigan
+from minigan import backend
+from minigan.data import sample_toy
+from minigan.gradcheck import rel_error
+from minigan.layers import sigmoid
+from minigan.losses import generator_loss
+from minigan.models import build
+from minigan.optim import SGD
+from minigan.train import GAN
+
+lesson = Lesson(__file__, __doc__)
+minigan.set_default_dtype("float64")
+A, H = backend.asarray, backend.to_numpy
+KINDS = ("minimax", "nonsaturating")
+
+# ---------------------------------------------------------------------------------------------
+lesson.section("1. dL_G/da from minigan.losses.generator_loss vs the formulas -D and -(1 - D)")
+logits = np.linspace(-12, 12, 97)                    # (N=97,) fake logits, D from 6e-6 to 1 - 6e-6
+D = 1 / (1 + np.exp(-logits))
+N = logits.size
+measured = {k: H(generator_loss(A(logits), k)[1]) * N for k in KINDS}   # per-sample dL/da
+lesson.check("minimax:       N * grad = -D (rel err)", rel_error(measured["minimax"], -D), 1e-12)
+lesson.check("nonsaturating: N * grad = -(1 - D) (rel err)", rel_error(measured["nonsaturating"], -(1 - D)), 1e-12)
+value_mm, _ = generator_loss(A(logits), "minimax")
+value_ns, _ = generator_loss(A(logits), "nonsaturating")
+lesson.check("minimax value = mean log(1 - D) (abs err)", abs(value_mm - np.log1p(-D).mean()), 1e-12)
+lesson.check("nonsaturating value = -mean log D (abs err)", abs(value_ns + np.log(D).mean()), 1e-12)
+lesson.check_that("both push D(G(z)) up: every dL_G/da < 0",
+                  (measured["minimax"] < 0).all() and (measured["nonsaturating"] < 0).all(), "")
+
+# ---------------------------------------------------------------------------------------------
+HEAD_START = 120 if lesson.quick else 300
+lesson.section(f"2. a real run: D learns for {HEAD_START} steps while G stays put (lr_g = 1e-12)")
+WIDTH, Z = 128, 8
+
+
+def sample_ring(rng, n):
+    return A(sample_toy("ring8", n, rng), dtype=backend.default_dtype())   # float32 data -> the models' float64
+
+
+def make_gan(kind):
+    backend.seed(lesson.seed)                        # the same initial G and D for both losses
+    G, Dnet = build("mlp2d", (2,), Z, width=WIDTH, depth=3)
+    return GAN(G, Dnet, z_dim=Z, loss=kind, lr_g=1e-12, lr_d=2e-3, seed=lesson.seed)
+
+
+gans, records = {}, {}
+for kind in KINDS:
+    gans[kind] = make_gan(kind)
+    records[kind] = []
+    gans[kind].fit(sample_ring, HEAD_START, 128, on_step=records[kind].append)
+d_fake = {k: np.array([r["d_fake_after"] for r in records[k]]) for k in KINDS}
+norm_g = {k: np.array([r["grad_norm_g"] for r in records[k]]) for k in KINDS}
+# D's loss does not depend on G's loss kind, and G is frozen: both runs see the same D, step by step.
+lesson.check("both runs trained the same D (rel err of D(G(z)) over all steps)",
+             rel_error(d_fake["minimax"], d_fake["nonsaturating"]), 1e-6)
+ratio = norm_g["nonsaturating"] / norm_g["minimax"]
+for i in sorted({0, HEAD_START // 4, HEAD_START // 2, 3 * HEAD_START // 4, HEAD_START - 1}):
+    Dm = d_fake["minimax"][i]
+    print(f"  step {i + 1:4d}: mean D(G(z)) = {Dm:.2e}   |grad G| minimax {norm_g['minimax'][i]:.2e}, "
+          f"nonsaturating {norm_g['nonsaturating'][i]:.2e}, ratio {ratio[i]:7.1f}   (1 - D)/D = {(1 - Dm) / Dm:7.1f}")
+lesson.check_that("at the start (D(G(z)) ~ 0.5) the two gradients are about equal (ratio in [0.5, 2])",
+                  0.5 < ratio[0] < 2, f"ratio {ratio[0]:.2f}")
+lesson.check_that("D has learned to reject the fakes (final mean D(G(z)) < 0.02)", d_fake["minimax"][-1] < 0.02,
+                  f"{d_fake['minimax'][-1]:.1e}")
+lesson.check_that("then the minimax gradient has vanished: ratio > 20", ratio[-1] > 20, f"ratio {ratio[-1]:.0f}")
+
+# For ONE fake the ratio is exact: grad_nonsaturating = ((1 - D)/D) grad_minimax, D = D(G(z)).
+gan = gans["minimax"]
+z = gan.noise(1, backend.rng(123))                   # (1, z_dim)
+
+
+def g_gradient(kind):
+    """G's gradient for one batch, as the trainer's G step computes it: through D, into G. -> (vector, D)."""
+    G, Dnet = gan.G, gan.D
+    G.zero_grad()
+    Dnet.requires_param_grads(False)                 # G's step needs D's input gradient only
+    logit = Dnet(G(z))
+    _, grad = generator_loss(logit, kind)
+    G.backward(Dnet.backward(grad))
+    Dnet.requires_param_grads(True)
+    return np.concatenate([H(g).ravel() for _, _, g in G.parameters()]), float(H(sigmoid(logit))[0, 0])
+
+
+g_mm, D1 = g_gradient("minimax")
+g_ns, _ = g_gradient("nonsaturating")
+print(f"  one fake: D(G(z)) = {D1:.3e}, |grad| minimax {np.linalg.norm(g_mm):.3e}, "
+      f"nonsaturating {np.linalg.norm(g_ns):.3e}")
+lesson.check("one fake: grad_nonsaturating = ((1 - D)/D) grad_minimax (rel err)",
+             rel_error(g_ns, (1 - D1) / D1 * g_mm), 1e-10)
+
+fig, (ax1, ax3, ax2) = plt.subplots(1, 3, figsize=(18, 5))
+Dgrid = np.logspace(-5, np.log10(1 - 1e-5), 400)
+ax1.loglog(Dgrid, Dgrid, label="minimax: |dL/da| = D (theory)")
+ax1.loglog(Dgrid, 1 - Dgrid, label="nonsaturating: |dL/da| = 1 - D (theory)")
+ax1.loglog(D[::4], abs(measured["minimax"][::4]), "o", color="tab:blue", markersize=4,
+           label="generator_loss, minimax")
+ax1.loglog(D[::4], abs(measured["nonsaturating"][::4]), "s", color="tab:orange", markersize=4,
+           label="generator_loss, nonsaturating")
+ax1.set_xlabel("D(G(z))")
+ax1.set_ylabel("|dL_G / d logit| per sample")
+ax1.set_title("the gradient G receives, per fake sample")
+ax1.legend(fontsize=8)
+for k, marker in zip(KINDS, ("o", "s")):
+    ax3.loglog(d_fake[k], norm_g[k], marker, markersize=3, alpha=0.6, label=k)
+ax3.set_xlabel("mean D(G(z)) after D's step")
+ax3.set_ylabel("|grad of L_G w.r.t. G's parameters|")
+ax3.set_title("G's gradient norm, measured (as D learns, right to left)")
+ax3.legend(fontsize=8)
+ax2.loglog(d_fake["minimax"], ratio, "o", markersize=3, alpha=0.6, label="measured: |grad nonsat| / |grad minimax|")
+dd = np.logspace(np.log10(d_fake["minimax"].min()), np.log10(d_fake["minimax"].max()), 100)
+ax2.loglog(dd, (1 - dd) / dd, "-", label="(1 - D) / D (exact for one fake)")
+ax2.set_xlabel("mean D(G(z)) after D's step")
+ax2.set_ylabel("ratio of G's gradient norms")
+ax2.set_title(f"a real run: D learns, G frozen ({HEAD_START} steps)")
+ax2.legend(fontsize=8)
+lesson.savefig(fig, "generator_gradient.png")
+
+# ---------------------------------------------------------------------------------------------
+LEARN = 90 if lesson.quick else 300
+lesson.section(f"3. now G learns ({LEARN} steps): with SGD (lr 0.02) and with Adam (lr 1e-3)")
+escape = {}
+for opt_name in ("SGD", "Adam"):
+    for kind in KINDS:
+        g = copy.deepcopy(gans[kind])                # the same head-started pair, continued two ways
+        if opt_name == "SGD":
+            g.g_opt = SGD(g.G, lr=0.02)
+            g.base_lr = (0.02, g.base_lr[1])
+        else:
+            g.base_lr = (1e-3, g.base_lr[1])         # the trainer's Adam, woken up
+        rec = []
+        g.fit(sample_ring, HEAD_START + LEARN, 128, on_step=rec.append)
+        escape[(opt_name, kind)] = np.array([r["d_fake_after"] for r in rec])
+        print(f"  {opt_name:4s} {kind:13s}: mean D(G(z)) {escape[(opt_name, kind)][0]:.1e} -> "
+              f"max {escape[(opt_name, kind)].max():.2f} over the next {LEARN} steps")
+lesson.check_that("SGD + minimax: G stays stuck (D(G(z)) never above 0.02)",
+                  escape[("SGD", "minimax")].max() < 0.02, f"max {escape[('SGD', 'minimax')].max():.1e}")
+lesson.check_that("SGD + nonsaturating: G escapes (D(G(z)) above 0.1)",
+                  escape[("SGD", "nonsaturating")].max() > 0.1, f"max {escape[('SGD', 'nonsaturating')].max():.2f}")
+lesson.check_that("Adam + nonsaturating: G escapes (D(G(z)) above 0.1)",
+                  escape[("Adam", "nonsaturating")].max() > 0.1, f"max {escape[('Adam', 'nonsaturating')].max():.2f}")
+tail = max(1, LEARN // 5)
+late = {k: float(v[-tail:].mean()) for k, v in escape.items()}
+lesson.check_that("Adam + minimax: still loses (late mean D(G(z)) < 1/10 of nonsaturating's)",
+                  late[("Adam", "minimax")] < 0.1 * late[("Adam", "nonsaturating")],
+                  f"{late[('Adam', 'minimax')]:.1e} vs {late[('Adam', 'nonsaturating')]:.2f} "
+                  f"over the last {tail} steps")
+
+fig, ax = plt.subplots(figsize=(8, 4.5))
+for (opt_name, kind), values in escape.items():
+    ax.plot(np.arange(1, len(values) + 1), values, "-" if opt_name == "SGD" else "--",
+            label=f"G trained with {opt_name}, {kind} loss")
+ax.set_yscale("log")
+ax.set_xlabel(f"G step (after D's {HEAD_START}-step head start)")
+ax.set_ylabel("mean D(G(z))")
+ax.set_title("can G escape a confident D?")
+ax.legend(fontsize=8)
+lesson.savefig(fig, "escape.png")
+
+lesson.finish()

@@ -1,0 +1,99 @@
+"""The lessons: each runs with --quick in a temporary folder, verifies what it teaches, and writes its figures.
+
+A lesson's checks are claims about numbers it computes (a gradient matches, a loss saturates, a cure
+captures more modes). A lesson exits 1 when one fails, so a lesson that stops verifying what it
+teaches fails this suite.
+"""
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minigan import backend
+
+LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons"
+LESSONS = sorted(LESSONS_DIR.glob("[0-9][0-9]_*.py"))
+# A check line as _common.Lesson prints it: "  <claim>: <numbers> ✓" (or "ok" where the terminal lacks ✓).
+CHECK_LINE = re.compile(r"^  \S.*: .*(✓|ok)$", re.MULTILINE)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def run_lesson(path: Path, cwd: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run a lesson script as a student would, from an unrelated current folder."""
+    env = dict(os.environ)
+    # The lessons are many small matrix products. On a shared 2-core machine, OpenBLAS's spinning worker
+    # threads make them several times slower than one thread; a user may still override these.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")
+    env["MPLBACKEND"] = "Agg"
+    cwd.mkdir(parents=True, exist_ok=True)
+    return subprocess.run([sys.executable, str(path), *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          encoding="utf-8", errors="replace", timeout=timeout)
+
+
+def explain(result: subprocess.CompletedProcess) -> str:
+    return f"exit status {result.returncode}\n--- stdout (tail) ---\n{result.stdout[-4000:]}\n" \
+           f"--- stderr (tail) ---\n{result.stderr[-4000:]}"
+
+
+def test_the_required_lessons_exist():
+    numbers = {p.name[:2] for p in LESSONS}
+    required = {f"{n:02d}" for n in range(1, 11)} | {"12"}
+    assert required <= numbers, f"missing lessons: {sorted(required - numbers)}"
+
+
+def test_the_index_lists_every_lesson():
+    index = (LESSONS_DIR / "README.md").read_text(encoding="utf-8")
+    missing = [p.name for p in LESSONS if p.name not in index]
+    assert not missing, f"lessons/README.md does not list {missing}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
+def test_lesson_quick_run_verifies_and_writes_figures(lesson, tmp_path):
+    out = tmp_path / "figures"
+    result = run_lesson(lesson, tmp_path / "elsewhere", "--quick", "--out", str(out))
+    assert result.returncode == 0, explain(result)
+    assert CHECK_LINE.search(result.stdout), "no check line printed\n" + explain(result)
+    assert re.search(r"all \d+ checks passed", result.stdout), explain(result)
+    pngs = sorted(out.glob("*.png"))
+    assert pngs, f"no PNG written to {out}\n" + explain(result)
+    for png in pngs:
+        assert png.read_bytes()[:8] == PNG_SIGNATURE, f"{png.name} is not a PNG"
+    assert str(out.resolve()) in result.stdout, "the lesson must say where its figures went\n" + explain(result)
+    assert not (tmp_path / "elsewhere" / "lesson_output").exists(), "--out was given: nothing goes to the cwd"
+
+
+def test_default_output_folder_is_under_the_current_folder(tmp_path):
+    lesson = LESSONS_DIR / "01_dense_backprop.py"
+    result = run_lesson(lesson, tmp_path, "--quick")
+    assert result.returncode == 0, explain(result)
+    assert list((tmp_path / "lesson_output" / "01_dense_backprop").glob("*.png")), explain(result)
+
+
+def test_a_failed_check_makes_the_lesson_exit_1(tmp_path):
+    script = tmp_path / "99_failing.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(LESSONS_DIR)!r})\n"
+        "from _common import Lesson, plt\n"
+        "lesson = Lesson(__file__, 'a lesson whose claim is false')\n"
+        "lesson.check('an error that is too large', 1.0, 1e-3)\n"
+        "lesson.check_that('a true claim', True)\n"
+        "fig, ax = plt.subplots()\n"
+        "lesson.savefig(fig, 'figure.png')\n"
+        "lesson.finish()\n")
+    result = run_lesson(script, tmp_path, "--quick", "--out", str(tmp_path / "out"))
+    assert result.returncode == 1, explain(result)
+    assert "FAILED" in result.stdout and "an error that is too large" in result.stdout, explain(result)
+    assert (tmp_path / "out" / "figure.png").is_file()
+
+
+@pytest.mark.skipif(not backend.cupy_available(), reason="CuPy or an NVIDIA GPU is not available")
+def test_gpu_lesson_compares_cupy_with_numpy(tmp_path):
+    lesson = LESSONS_DIR / "12_gpu_with_cupy.py"
+    result = run_lesson(lesson, tmp_path, "--quick", "--backend", "cupy", "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, explain(result)
+    assert "cupy vs numpy" in result.stdout, explain(result)
