@@ -164,6 +164,35 @@ def bench_arch(arch: str, batch: int, threads: int | None, rounds: int = 7, call
     return result
 
 
+_MEMORY_PROBE = """
+import resource, sys
+from minigan import bench
+arch, batch, framework = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if framework == "torch":
+    step = bench.torch_iteration(arch, batch, "cpu")
+else:
+    step = bench.minigan_iteration(arch, batch)[0]
+with open("/proc/self/statm") as f:
+    before = int(f.read().split()[1]) * resource.getpagesize()
+for _ in range(5):
+    step()
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(before, peak)
+"""
+
+
+def peak_memory(arch: str, batch: int, framework: str) -> dict:
+    """Peak resident memory (MB) of 5 training iterations in a fresh process, and how much of it the
+    iterations added over the process after import and model building (Linux: /proc, ru_maxrss)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, arch, str(batch), framework],
+                         capture_output=True, text=True, check=True).stdout.split()
+    before, peak = int(out[-2]), int(out[-1])
+    return {"peak_mb": peak / 2**20, "training_mb": (peak - before) / 2**20}
+
+
 def format_row(r: dict) -> str:
     text = f"{r['arch']:8s} {r['backend']:5s} batch {r['batch']}: minigan {r['minigan_ms']:8.2f} ms"
     if "torch_ms" in r:
@@ -171,4 +200,8 @@ def format_row(r: dict) -> str:
     if "gflop" in r:
         text += (f" | {r['gflop']:.2f} GFLOP, GEMM floor {r['gemm_floor_ms']:.1f} ms "
                  f"({100 * r['fraction_of_gemm_rate']:.0f}% of {r['gemm_gflops']:.0f} GFLOP/s)")
+    for who in ("minigan", "torch"):
+        if f"{who}_memory" in r:
+            m = r[f"{who}_memory"]
+            text += f"\n         {who} memory: peak {m['peak_mb']:.0f} MB, of which the iterations added {m['training_mb']:.0f} MB"
     return text

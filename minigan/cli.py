@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--batch", type=int, default=64)
     bench.add_argument("--threads", type=int, default=None, help="BLAS (and PyTorch) threads")
     bench.add_argument("--rounds", type=int, default=7, help="timed rounds (the median is reported)")
+    bench.add_argument("--memory", action="store_true",
+                       help="also measure peak memory of 5 iterations, each framework in a fresh process (CPU)")
     bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser
 
@@ -134,6 +136,12 @@ def cmd_bench(args) -> int:
     results = []
     for arch in arches:
         results.append(bench_arch(arch, args.batch, args.threads, rounds=args.rounds))
+        if args.memory:
+            from .bench import peak_memory
+
+            results[-1]["minigan_memory"] = peak_memory(arch, args.batch, "minigan")
+            if "torch_ms" in results[-1]:
+                results[-1]["torch_memory"] = peak_memory(arch, args.batch, "torch")
         if not args.json:
             print(format_row(results[-1]), flush=True)
     if args.json:
