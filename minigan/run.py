@@ -78,10 +78,10 @@ def data_source(config: dict, log=print):
     """(sample_real, data_shape): sample_real(rng, n) gives a real batch on the active backend."""
     name = config["dataset"]
     if name in TOY_SETS:
-        return (lambda rng, n: backend.asarray(sample_toy(name, n, rng))), (2,)
+        return (lambda rng, n: backend.asarray(sample_toy(name, n, rng), dtype=backend.default_dtype())), (2,)
     if name not in IMAGE_SETS:
         raise ValueError(f"unknown dataset {name!r}: expected one of {DATASETS}")
-    images = backend.asarray(real_images(config, log)[0])
+    images = backend.asarray(real_images(config, log)[0], dtype=backend.default_dtype())
     # Batches drawn without replacement within a batch, from the GAN's own generator: a
     # resumed run draws exactly the batches an unbroken run would.
     return (lambda rng, n: images[backend.asarray(rng.choice(len(images), n, replace=False))]), images.shape[1:]
