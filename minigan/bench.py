@@ -164,26 +164,28 @@ def bench_arch(arch: str, batch: int, threads: int | None, rounds: int = 7, call
     return result
 
 
+# VmHWM (this process image's peak RSS) rather than ru_maxrss, which a child inherits from its parent.
 _MEMORY_PROBE = """
-import resource, sys
+import sys
 from minigan import bench
 arch, batch, framework = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 if framework == "torch":
     step = bench.torch_iteration(arch, batch, "cpu")
 else:
     step = bench.minigan_iteration(arch, batch)[0]
-with open("/proc/self/statm") as f:
-    before = int(f.read().split()[1]) * resource.getpagesize()
+def kb(field):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+before = kb("VmRSS")
 for _ in range(5):
     step()
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(before, peak)
+print(before * 1024, kb("VmHWM") * 1024)
 """
 
 
 def peak_memory(arch: str, batch: int, framework: str) -> dict:
     """Peak resident memory (MB) of 5 training iterations in a fresh process, and how much of it the
-    iterations added over the process after import and model building (Linux: /proc, ru_maxrss)."""
+    iterations added over the process after import and model building (Linux: /proc/self/status)."""
     import subprocess
     import sys
 
