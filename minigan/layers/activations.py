@@ -31,10 +31,11 @@ class LeakyReLU(Module):
 
     def backward(self, grad_out):
         a = grad_out.dtype.type(self.negative_slope)
-        grad_in = grad_out * self._positive  # (1 - a) [x > 0] dy + a dy
-        grad_in *= 1 - a
-        grad_in += grad_out * a
-        return grad_in
+        slope = self._positive.astype(grad_out.dtype)  # a + (1 - a) [x > 0], built in place
+        slope *= 1 - a
+        slope += a
+        slope *= grad_out
+        return slope
 
     def __repr__(self) -> str:
         return f"LeakyReLU({self.negative_slope})"

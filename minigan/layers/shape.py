@@ -3,24 +3,35 @@ from __future__ import annotations
 
 import math
 
+from .. import backend
 from .base import Module
 
 
 class Flatten(Module):
-    """(N, d1, d2, ...) -> (N, d1*d2*...).    Backward reshapes dL/dy back to the input's shape."""
+    """(N, d1, d2, ...) -> (N, d1*d2*...).    Backward reshapes dL/dy back to the input's shape.
+
+    The gradient is handed back in the input's memory order: conv outputs are NCHW views of
+    (C, H, W, N) memory (see conv_ops), and elementwise backward passes over a mask and a
+    gradient of two different memory orders are several times slower than one copy here.
+    """
 
     def __init__(self):
         super().__init__()
-        self._shape = None
+        self._x = None
 
     def forward(self, x):
         if x.ndim < 2:
             raise ValueError(f"Flatten(): expected input of shape (N, ...) with at least 2 dims, got {tuple(x.shape)}")
-        self._shape = x.shape
+        self._x = x
         return x.reshape(x.shape[0], -1)
 
     def backward(self, grad_out):
-        return grad_out.reshape(self._shape)
+        grad = grad_out.reshape(self._x.shape)
+        if self._x.flags.c_contiguous:
+            return grad
+        grad_in = backend.get_array_module(grad).empty_like(self._x)  # same memory order as the input
+        grad_in[...] = grad
+        return grad_in
 
 
 class Reshape(Module):
