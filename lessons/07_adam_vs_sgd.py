@@ -123,7 +123,7 @@ sgd_losses, sgd_path = descend(sgd(lr))
 ratio = sgd_path[11:, 0] / sgd_path[10:-1, 0]
 lesson.check(f"w1 shrinks by exactly 1 - lr*l1 = {1 - lr * L1} per step (rel err)",
              rel_error(ratio, np.full_like(ratio, 1 - lr * L1)), 1e-12)
-lesson.check(f"w2 is gone after one step, since 1 - lr*l2 = 0 (|w2| at step 1)", abs(sgd_path[1, 1]), 1e-15)
+lesson.check("w2 is gone after one step, since 1 - lr*l2 = 0 (|w2| at step 1)", abs(sgd_path[1, 1]), 1e-15)
 too_big, _ = descend(sgd(2.05 / L2), steps=100)
 lesson.check_that("lr = 2.05 / l2, just above the limit 2 / l2: diverges", too_big[-1] > 1e3 * too_big[0],
                   f"loss {too_big[0]:.0f} -> {too_big[-1]:.1e} in 100 steps")
@@ -162,7 +162,7 @@ lesson.check("SGD does not notice the rotation (rel err of the two loss curves)"
 lesson.check("neither does momentum (rel err of the two loss curves)", rel_error(mom_rot, mom_losses), 1e-9)
 
 fig, ax = plt.subplots(figsize=(8, 5))
-ax.semilogy(sgd_losses, label=f"SGD, lr = 1/l2")
+ax.semilogy(sgd_losses, label="SGD, lr = 1/l2")
 ax.semilogy(mom_losses, label="SGD + momentum (optimal lr, mu)")
 ax.semilogy(adam_losses, label=f"Adam, lr = {LR_ADAM}")
 ax.semilogy(adam_rot, "--", label="Adam, bowl rotated 45 deg")

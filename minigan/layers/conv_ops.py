@@ -63,7 +63,7 @@ def col2im(cols, u_shape, stride: int, padding: int):
         rows = slice(i, i + stride * (Ho - 1) + 1, stride)
         for j in range(kw):
             padded[:, rows, j:j + stride * (Wo - 1) + 1:stride, :] += cols[:, i, j]
-    return padded[:, padding:padding + H, padding:padding + W, :].transpose(3, 0, 1, 2)  # view, see conv2d_from_cols
+    return padded[:, padding:padding + H, padding:padding + W, :].transpose(3, 0, 1, 2)  # a view: see conv2d_from_cols
 
 
 def conv2d_forward(u, W, stride: int, padding: int):
@@ -74,7 +74,6 @@ def conv2d_forward(u, W, stride: int, padding: int):
 
 def conv2d_from_cols(cols, W):
     """The GEMM half of a convolution.  cols (C, kh, kw, Ho, Wo, N), W (O, C, kh, kw) -> v (N, O, Ho, Wo)."""
-    xp = backend.get_array_module(cols)
     C, kh, kw, Ho, Wo, N = cols.shape
     O = W.shape[0]
     v = W.reshape(O, -1) @ cols.reshape(C * kh * kw, -1)  # (O, Ho*Wo*N)
