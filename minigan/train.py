@@ -35,8 +35,8 @@ class GAN:
     ``total_steps``: the late, small steps let G settle precisely on the modes);
     ema: None, or a decay such as 0.999 to keep an exponential moving average of G's weights,
     G_ema = ema * G_ema + (1 - ema) * G after every G step (Yazici et al. 2019, "The unusual
-    effectiveness of averaging in GAN training"): the average sits still where G itself keeps
-    circling the optimum, so its samples are sharper. ``sample`` then uses G_ema.
+    effectiveness of averaging in GAN training"): the average moves less than G, which keeps
+    circling the optimum, and often gives cleaner samples. ``sample`` then uses G_ema.
     Noise and any data sampling the caller does through ``self.rng`` come from one
     seeded host generator, saved with the state: same seed, same backend, same result.
     """
