@@ -1,6 +1,7 @@
-"""Training data: the PacGAN 2-D mixtures and the embedded 8x8 digits.
+"""Training data: the PacGAN 2-D mixtures, the embedded 8x8 digits, MNIST and Fashion-MNIST.
 
-Importing this package reads no file; the digits are parsed on the first ``load_digits()``.
+Importing this package reads no file; the digits are parsed on the first ``load_digits()``, the IDX
+files of MNIST / Fashion-MNIST on ``load_mnist()`` (downloaded, checksums verified, on request).
 """
 from .digits import load_digits
 from .idx import DataFileError, read_idx
