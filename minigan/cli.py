@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         train.add_argument(flag, type=kind, default=None, help=text)
     train.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<dataset>-<date>-<time>)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out until --steps")
+    train.add_argument("--threads", type=int, default=None,
+                       help="BLAS threads (on a busy machine, 1 can be several times faster than the default)")
     train.add_argument("--download", action="store_true", default=None,
                        help="download missing MNIST / Fashion-MNIST files (checksums verified)")
 
@@ -83,6 +85,7 @@ def _given(args) -> dict:
 
 
 def cmd_train(args) -> int:
+    use_blas_threads(args.threads)
     from .run import default_config, read_config, train_run
 
     given = _given(args)
@@ -119,14 +122,19 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def cmd_bench(args) -> int:
+def use_blas_threads(threads) -> None:
+    """Run with ``threads`` BLAS threads. BLAS reads its thread count when NumPy loads, so when the
+    variables do not say so already, the command starts again (same arguments) with them set."""
     import os
 
-    if args.threads and any(os.environ.get(v) != str(args.threads) for v in BLAS_THREAD_VARIABLES):
-        # BLAS reads its thread count when NumPy loads: start again with the variables set.
+    if threads and any(os.environ.get(v) != str(threads) for v in BLAS_THREAD_VARIABLES):
         for v in BLAS_THREAD_VARIABLES:
-            os.environ[v] = str(args.threads)
+            os.environ[v] = str(threads)
         os.execv(sys.executable, [sys.executable, "-m", "minigan", *sys.argv[1:]])
+
+
+def cmd_bench(args) -> int:
+    use_blas_threads(args.threads)
     from . import backend
     from .bench import bench_arch, format_row
 

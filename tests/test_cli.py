@@ -159,3 +159,12 @@ def test_evaluate_toy_run(tmp_path):
     run = train(tmp_path, "ring", "--dataset", "ring8", "--steps", "5")
     assert main(["evaluate", str(run)]) == 0
     assert json.loads((run / "metrics.json").read_text())["mixture"]["num_samples"] == 2500
+
+
+def test_threads_option_restarts_with_blas_variables_set(tmp_path):
+    out = tmp_path / "t"
+    result = subprocess.run([sys.executable, "-m", "minigan", "train", "--dataset", "ring8", "--steps", "3",
+                             "--threads", "1", "--out", str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("run folder:") == 1  # printed once: by the restarted process only
+    assert json.loads((out / "metrics.json").read_text())["step"] == 3
