@@ -77,16 +77,16 @@ def real_images(config: dict, log=print):
 
 
 def data_source(config: dict, log=print):
-    """(sample_real, data_shape): sample_real(rng, n) gives a real batch on the active backend."""
+    """sample_real(rng, n): a real batch (n, *data_shape(config)) on the active backend."""
     name = config["dataset"]
     if name in TOY_SETS:
-        return (lambda rng, n: backend.asarray(sample_toy(name, n, rng), dtype=backend.default_dtype())), (2,)
+        return lambda rng, n: backend.asarray(sample_toy(name, n, rng), dtype=backend.default_dtype())
     if name not in IMAGE_SETS:
         raise ValueError(f"unknown dataset {name!r}: expected one of {DATASETS}")
     images = backend.asarray(real_images(config, log)[0], dtype=backend.default_dtype())
     # Batches drawn without replacement within a batch, from the GAN's own generator: a
     # resumed run draws exactly the batches an unbroken run would.
-    return (lambda rng, n: images[backend.asarray(rng.choice(len(images), n, replace=False))]), images.shape[1:]
+    return lambda rng, n: images[backend.asarray(rng.choice(len(images), n, replace=False))]
 
 
 def data_shape(config: dict):
@@ -202,7 +202,7 @@ def read_frames(run_dir: Path, upto_step: int) -> dict:
 def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
     """Train (or, with resume, continue) the run in ``run_dir`` until config['steps']; returns metrics."""
     run_dir = Path(run_dir)
-    sample_real, _ = data_source(config, log)  # before the folder exists: bad data leaves nothing behind
+    sample_real = data_source(config, log)  # before the folder exists: bad data leaves nothing behind
     run_dir.mkdir(parents=True, exist_ok=True)
     gan = build_gan(config)
     if resume:
