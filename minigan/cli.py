@@ -28,6 +28,7 @@ TRAIN_OPTIONS = [
     ("--clip", float, "clip each model's global gradient norm to this value"),
     ("--z-dim", int, "noise dimension"),
     ("--width", int, "architecture width (hidden units or base channels)"),
+    ("--output-scale", float, "fixed gain on the toy generator's output (arch mlp2d only)"),
     ("--ema", float, "keep an exponential moving average of G's weights with this decay (e.g. 0.999)"),
     ("--lr-schedule", str, "constant | linear (decay both learning rates to 0 over --steps)"),
     ("--log-every", int, "steps between history rows"),

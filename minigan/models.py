@@ -10,8 +10,8 @@ first layer simply takes ``pack`` times as many inputs.
 Architectures (the image ones with the DCGAN initialisation, normal std 0.02; the toy
 MLP keeps the layers' default fan-in initialisation, under which its signals neither
 shrink nor blow up layer after layer, so G reaches the grid's +-4 from the start):
-  "mlp2d"  toy 2-D data: G z -> [Dense h -> ReLU] x depth -> Dense 2 (no BatchNorm: eval-mode
-           running statistics would blur modes only 0.01 wide);
+  "mlp2d"  toy 2-D data: G z -> [Dense h -> ReLU] x depth -> Dense 2 [-> Scale(output_scale)]
+           (no BatchNorm: eval-mode running statistics would blur modes only 0.01 wide);
            D 2*pack -> [Dense h -> LeakyReLU 0.2] x depth -> Dense 1, its first layer's weights
            scaled by 0.1 at init (D then resolves the narrow blobs far sooner).
   "mlp"    the seed MLP GAN: G z -> 256 -> 512 -> 1024 (each Dense -> LeakyReLU 0.2 -> BN)
@@ -32,19 +32,24 @@ import math
 
 from .layers.conv_ops import conv_out_size
 from .layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Flatten, LeakyReLU, ReLU, Reshape,
-                     Sequential, Tanh, dcgan_init)
+                     Scale, Sequential, Tanh, dcgan_init)
 
 ARCHS = ("mlp2d", "mlp", "dcgan", "convd")
 
 
-def mlp2d(z_dim: int, pack: int = 1, width: int = 256, depth: int = 3):
-    """Toy pair for 2-D mixtures. G: (N, z_dim) -> (N, 2); D: (N/pack, 2*pack) -> (N/pack, 1)."""
+def mlp2d(z_dim: int, pack: int = 1, width: int = 256, depth: int = 3, output_scale: float = 1.0):
+    """Toy pair for 2-D mixtures. G: (N, z_dim) -> (N, 2); D: (N/pack, 2*pack) -> (N/pack, 1).
+
+    output_scale: a fixed gain c on G's last layer, x = c (W h + b). Every Adam step then moves
+    G's points c times further, and its first outputs spread c times wider: on the grid (+-4,
+    modes 2 apart) c = 2 lets G reach and separate the columns and rows sooner.
+    """
     g_layers, d_layers = [], []
     n_in = z_dim
     for _ in range(depth):
         g_layers += [Dense(n_in, width), ReLU()]
         n_in = width
-    G = Sequential(*g_layers, Dense(width, 2))
+    G = Sequential(*g_layers, Dense(width, 2), *([Scale(output_scale)] if output_scale != 1 else []))
     n_in = 2 * pack
     for _ in range(depth):
         d_layers += [Dense(n_in, width), LeakyReLU(0.2)]
@@ -113,6 +118,8 @@ def build(arch: str, data_shape, z_dim: int, pack: int = 1, **options):
         if tuple(data_shape) != (2,):
             raise ValueError(f"arch 'mlp2d' is for 2-D points, got data shape {tuple(data_shape)}")
         return mlp2d(z_dim, pack, **options)
+    if "output_scale" in options:
+        raise ValueError(f"output_scale is an option of arch 'mlp2d' only, not of {arch!r}")
     if arch == "mlp":
         G, D = mlp(data_shape, z_dim, pack)
     elif arch == "dcgan":

@@ -4,7 +4,7 @@ import pytest
 from minigan import backend
 from minigan.gradcheck import check_layer, numerical_gradient, rel_error
 from minigan.layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Flatten, LeakyReLU, ReLU,
-                            Reshape, Sequential, Sigmoid, Tanh)
+                            Reshape, Scale, Sequential, Sigmoid, Tanh)
 
 TOL = 1e-7
 
@@ -17,6 +17,7 @@ CASES = {
     "relu": (lambda: ReLU(), (4, 6)),
     "tanh": (lambda: Tanh(), (4, 6)),
     "sigmoid": (lambda: Sigmoid(), (4, 6)),
+    "scale": (lambda: Scale(-2.5), (4, 6)),
     "batchnorm1d": (lambda: BatchNorm1d(4), (6, 4)),
     "batchnorm1d-n3": (lambda: BatchNorm1d(3), (3, 3)),
     "batchnorm2d": (lambda: BatchNorm2d(3), (4, 3, 3, 2)),

@@ -1,5 +1,5 @@
 """Hand-written layers, each with an explicit forward and backward."""
-from .activations import LeakyReLU, ReLU, Sigmoid, Tanh, sigmoid
+from .activations import LeakyReLU, ReLU, Scale, Sigmoid, Tanh, sigmoid
 from .base import Module, Sequential
 from .conv import Conv2d, ConvTranspose2d
 from .dense import Dense
@@ -8,4 +8,4 @@ from .norm import BatchNorm1d, BatchNorm2d
 from .shape import Flatten, Reshape
 
 __all__ = ["Module", "Sequential", "Dense", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d",
-           "LeakyReLU", "ReLU", "Tanh", "Sigmoid", "sigmoid", "Flatten", "Reshape", "dcgan_init"]
+           "LeakyReLU", "ReLU", "Tanh", "Sigmoid", "Scale", "sigmoid", "Flatten", "Reshape", "dcgan_init"]

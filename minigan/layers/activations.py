@@ -95,3 +95,24 @@ class Sigmoid(Module):
 
     def backward(self, grad_out):
         return grad_out * self._y * (1 - self._y)
+
+
+class Scale(Module):
+    """y = c x for a fixed constant c (no parameter).    dy/dx = c.    Shapes: any -> same.
+
+    A fixed gain after a layer makes that layer's outputs, and the size of Adam's steps on its
+    weights as seen in y, c times larger: the toy generator uses it to span the grid's +-4.
+    """
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = float(factor)
+
+    def forward(self, x):
+        return x * x.dtype.type(self.factor)
+
+    def backward(self, grad_out):
+        return grad_out * grad_out.dtype.type(self.factor)
+
+    def __repr__(self) -> str:
+        return f"Scale({self.factor})"
