@@ -37,11 +37,11 @@ DATASET_DEFAULTS = {
     # learning rate so that G settles precisely on the 0.01-wide (ring) / 0.05-wide (grid) modes.
     # Adam with beta1 = 0 (no momentum, as in SNGAN / StyleGAN2): momentum carries G past the narrow
     # modes and feeds the two players' rotation around the equilibrium.
-    "ring8": dict(arch="mlp2d", steps=12000, batch_size=256, z_dim=8, width=64, lr_g=1e-3, lr_d=1e-3, pack=2,
+    "ring8": dict(arch="mlp2d", steps=16000, batch_size=256, z_dim=8, width=64, lr_g=2e-3, lr_d=2e-3, pack=2,
                   beta1=0.0, lr_schedule="linear", log_every=50, checkpoint_every=4000),
     # On the grid the hinge loss keeps more modes than the non-saturating one, and G's output gain
     # of 2 (mlp2d's output_scale) lets it span the +-4 grid: see the README's table.
-    "grid25": dict(arch="mlp2d", loss="hinge", steps=12000, batch_size=256, z_dim=8, width=64, lr_g=2e-3,
+    "grid25": dict(arch="mlp2d", loss="hinge", steps=16000, batch_size=256, z_dim=8, width=64, lr_g=2e-3,
                    lr_d=2e-3, pack=2, beta1=0.0, output_scale=2.0, lr_schedule="linear", log_every=50,
                    checkpoint_every=4000),
     # 8x8 digits: a narrow DCGAN (2 stride-2 stages: 2x2 -> 4x4 -> 8x8) at a brisk, decaying
