@@ -49,8 +49,9 @@ def checkpoint_arrays(run):
         return {k: f[k] for k in f.files}
 
 
-@pytest.mark.parametrize("args", [["--dataset", "ring8", "--pack", "2", "--d-steps", "2"], SMALL_DIGITS],
-                         ids=["ring8", "digits-dcgan"])
+@pytest.mark.parametrize("args", [["--dataset", "ring8", "--pack", "2", "--d-steps", "2"],
+                                  ["--dataset", "grid25", "--output-scale", "3"], SMALL_DIGITS],
+                         ids=["ring8", "grid25-output-scale", "digits-dcgan"])
 def test_resume_is_exact(tmp_path, args):
     """A run split in two halves ends with bitwise the parameters, optimiser states and RNG of an unbroken run.
 
@@ -65,6 +66,8 @@ def test_resume_is_exact(tmp_path, args):
     for k in a:
         assert np.array_equal(a[k], b[k]), k
     assert int(b["step"]) == 30
+    if "--output-scale" in args:  # the option reaches config.json and so survives the resume
+        assert json.loads((half / "config.json").read_text())["output_scale"] == 3.0
     assert (whole / "history.csv").read_text().splitlines()[1:] != []
     steps = [line.split(",")[0] for line in (half / "history.csv").read_text().splitlines()[1:]]
     assert steps == [str(s) for s in range(5, 31, 5)]
@@ -121,6 +124,8 @@ def test_diverging_run_stops_and_keeps_the_last_good_checkpoint(tmp_path, capsys
 def test_bad_options_give_clear_errors(tmp_path, capsys):
     assert main(["train", "--dataset", "cifar", "--out", str(tmp_path / "x")]) == 2
     assert "unknown dataset 'cifar'" in capsys.readouterr().err
+    assert main(["train", "--dataset", "digits", "--output-scale", "2", "--out", str(tmp_path / "y")]) == 2
+    assert "output_scale is an option of arch 'mlp2d' only" in capsys.readouterr().err
     assert main(["train", "--resume", "--out", str(tmp_path / "nothing")]) == 2
     assert "is not a run folder" in capsys.readouterr().err
     assert main(["sample", str(tmp_path), "--out", str(tmp_path / "x.npy")]) == 2

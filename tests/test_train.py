@@ -19,6 +19,18 @@ def toy_gan(seed=0, **kwargs):
     return GAN(G, D, z_dim=4, seed=seed, **kwargs)
 
 
+def test_mlp2d_output_scale_multiplies_g_and_belongs_to_mlp2d_only(xp):
+    z = backend.asarray(np.random.default_rng(0).standard_normal((5, 4)), dtype=backend.default_dtype())
+    outputs = []
+    for scale in (1.0, 2.5):
+        backend.seed(3)
+        G, _ = build("mlp2d", (2,), z_dim=4, width=16, output_scale=scale)
+        outputs.append(backend.to_numpy(G(z)))
+    np.testing.assert_allclose(outputs[1], 2.5 * outputs[0], rtol=1e-6)
+    with pytest.raises(ValueError, match="output_scale is an option of arch 'mlp2d' only"):
+        build("dcgan", (1, 8, 8), z_dim=4, output_scale=2.0)
+
+
 def d_loss_on(gan, real, z):
     fake = gan.G(z)
     loss, _, _ = discriminator_loss(gan.D(gan._packed(real)), gan.D(gan._packed(fake)))
