@@ -21,8 +21,19 @@ class CheckpointError(ValueError):
     """A checkpoint file that cannot be trusted: corrupt, truncated, or holding pickled objects."""
 
 
+def _umask() -> int:
+    """The process's umask (reading it means setting it, so it is set straight back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path, write) -> None:
-    """Call ``write(file_object)`` on a temporary binary file, then rename it to ``path``."""
+    """Call ``write(file_object)`` on a temporary binary file, then rename it to ``path``.
+
+    The file gets the permissions a plain ``open(path, "w")`` would give (0o666 less the umask),
+    not mkstemp's private 0o600.
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -30,6 +41,7 @@ def atomic_write(path, write) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

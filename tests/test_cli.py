@@ -1,5 +1,6 @@
 """The command line and run folders, on real files: train, sample, resume, bad checkpoints."""
 import json
+import os
 import subprocess
 import sys
 
@@ -29,6 +30,10 @@ def test_train_ring8_writes_every_file_of_the_run_folder(tmp_path):
     assert config["dataset"] == "ring8" and config["steps"] == 200
     assert (out / "samples.png").read_bytes()[:4] == b"\x89PNG"
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]  # atomic writes left nothing behind
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in RUN_FILES:  # as open() would create them, not private like the temporary file
+        assert (out / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
 
 
 def test_sample_writes_float32_arrays(tmp_path):
