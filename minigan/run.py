@@ -30,13 +30,13 @@ HISTORY_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake_before", "d_fake
 # Options every run has; per-dataset defaults below override these.
 BASE_CONFIG = dict(dataset="digits", arch="dcgan", loss="nonsaturating", steps=2000, batch_size=64, seed=0,
                    backend="numpy", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, d_steps=1, pack=1, clip=None,
-                   z_dim=100, width=None, output_scale=1.0, lr_schedule="constant", log_every=10, checkpoint_every=500,
-                   ema=None, data_dir=None, download=False, frames=40)
+                   z_dim=100, width=None, output_scale=1.0, lr_schedule="constant", log_every=10,
+                   checkpoint_every=500, ema=None, data_dir=None, download=False, frames=40)
 DATASET_DEFAULTS = {
     # Toy mixtures: a narrow MLP pair, PacGAN packing 2, many cheap steps, and a decaying
     # learning rate so that G settles precisely on the 0.01-wide (ring) / 0.05-wide (grid) modes.
-    # Adam with beta1 = 0 (no momentum, as in SNGAN / StyleGAN2): momentum carries G past the narrow
-    # modes and feeds the two players' rotation around the equilibrium.
+    # Adam with beta1 = 0 (no momentum, as in SNGAN / StyleGAN2) raised the high-quality fraction on
+    # both sets (ring 89 -> 94 %, grid 43 -> 75 %; the README's ablation table).
     "ring8": dict(arch="mlp2d", steps=16000, batch_size=256, z_dim=8, width=64, lr_g=2e-3, lr_d=2e-3, pack=2,
                   beta1=0.0, lr_schedule="linear", log_every=50, checkpoint_every=4000),
     # On the grid the hinge loss keeps more modes than the non-saturating one, and G's output gain
