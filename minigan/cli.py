@@ -30,6 +30,7 @@ TRAIN_OPTIONS = [
     ("--width", int, "architecture width (hidden units or base channels)"),
     ("--output-scale", float, "fixed gain on the toy generator's output (arch mlp2d only)"),
     ("--ema", float, "keep an exponential moving average of G's weights with this decay (e.g. 0.999)"),
+    ("--r1", float, "R1 penalty weight gamma: gamma/2 * mean |dD/dx|^2 on real data (0: off)"),
     ("--lr-schedule", str, "constant | linear (decay both learning rates to 0 over --steps)"),
     ("--log-every", int, "steps between history rows"),
     ("--checkpoint-every", int, "steps between checkpoints"),

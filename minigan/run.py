@@ -31,7 +31,7 @@ HISTORY_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake_before", "d_fake
 BASE_CONFIG = dict(dataset="digits", arch="dcgan", loss="nonsaturating", steps=2000, batch_size=64, seed=0,
                    backend="numpy", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, d_steps=1, pack=1, clip=None,
                    z_dim=100, width=None, output_scale=1.0, lr_schedule="constant", log_every=10,
-                   checkpoint_every=500, ema=None, data_dir=None, download=False, frames=40)
+                   checkpoint_every=500, ema=None, r1=0.0, data_dir=None, download=False, frames=40)
 DATASET_DEFAULTS = {
     # Toy mixtures: a narrow MLP pair, PacGAN packing 2, many cheap steps, and a decaying
     # learning rate so that G settles precisely on the 0.01-wide (ring) / 0.05-wide (grid) modes.
@@ -108,7 +108,7 @@ def build_gan(config: dict) -> GAN:
     return GAN(G, D, config["z_dim"], loss=config["loss"], lr_g=config["lr_g"], lr_d=config["lr_d"],
                betas=(config["beta1"], config["beta2"]), d_steps=config["d_steps"], pack=config["pack"],
                clip=config["clip"], seed=config["seed"], lr_schedule=config["lr_schedule"],
-               total_steps=config["steps"], ema=config.get("ema"))
+               total_steps=config["steps"], ema=config.get("ema"), r1=config.get("r1", 0.0))
 
 
 def read_config(run_dir) -> dict:

@@ -17,6 +17,7 @@ import math
 
 from . import backend, losses
 from .layers import sigmoid
+from .penalties import check_sample_wise, r1_penalty
 from .optim import Adam, clip_grad_norm, grad_norm
 
 
@@ -37,13 +38,16 @@ class GAN:
     G_ema = ema * G_ema + (1 - ema) * G after every G step (Yazici et al. 2019, "The unusual
     effectiveness of averaging in GAN training"): the average moves less than G, which keeps
     circling the optimum, and often gives cleaner samples. ``sample`` then uses G_ema.
+    r1: weight gamma of the R1 penalty gamma/2 * mean ||dD/dx||^2 on the real (packed) batch, added
+    to D's loss in every D step (``minigan.penalties``; 0 = off; D must not use BatchNorm).
     Noise and any data sampling the caller does through ``self.rng`` come from one
     seeded host generator, saved with the state: same seed, same backend, same result.
     """
 
     def __init__(self, G, D, z_dim: int, loss: str = "nonsaturating", lr_g: float = 2e-4, lr_d: float = 2e-4,
                  betas=(0.5, 0.999), d_steps: int = 1, pack: int = 1, clip: float | None = None, seed: int = 0,
-                 lr_schedule: str = "constant", total_steps: int | None = None, ema: float | None = None):
+                 lr_schedule: str = "constant", total_steps: int | None = None, ema: float | None = None,
+                 r1: float = 0.0):
         if d_steps < 1 or pack < 1:
             raise ValueError(f"d_steps and pack must be >= 1, got d_steps={d_steps}, pack={pack}")
         if lr_schedule not in ("constant", "linear") or (lr_schedule == "linear" and not total_steps):
@@ -51,7 +55,11 @@ class GAN:
                              f"got {lr_schedule!r} with total_steps={total_steps}")
         if ema is not None and not 0 < ema < 1:
             raise ValueError(f"ema must be a decay in (0, 1), e.g. 0.999, got {ema}")
-        self.ema = ema
+        if r1 < 0:
+            raise ValueError(f"r1 must be a penalty weight >= 0 (0 = off), got {r1}")
+        if r1:
+            check_sample_wise(D)
+        self.ema, self.r1 = ema, r1
         self.G_ema = copy.deepcopy(G) if ema else None
         self.base_lr = (lr_g, lr_d)
         self.lr_schedule, self.total_steps = lr_schedule, total_steps
@@ -107,8 +115,8 @@ class GAN:
 
         real_batch: (B, *data_shape) array on the active backend, or a list of ``d_steps`` such arrays
         (one per D step; a single array is reused). Returns the step's figures as floats:
-        loss_d, loss_g, d_real = mean D(x), d_fake_before / d_fake_after = mean D(G(z)) before / after
-        the D step, grad_norm_d, grad_norm_g (before clipping).
+        loss_d (with the R1 term when it is on), loss_g, d_real = mean D(x), d_fake_before /
+        d_fake_after = mean D(G(z)) before / after the D step, grad_norm_d, grad_norm_g (before clipping).
         """
         G, D = self.G, self.D
         reals = real_batch if isinstance(real_batch, (list, tuple)) else [real_batch] * self.d_steps
@@ -130,6 +138,8 @@ class GAN:
             D.backward(grad)
 
             loss_d = loss_real + loss_fake
+            if self.r1:
+                loss_d += r1_penalty(D, self._packed(real), self.r1)
             self._check_finite("the discriminator loss", loss_d)
             grad_norm_d = clip_grad_norm(D, self.clip) if self.clip else grad_norm(D)
             self.d_opt.step()

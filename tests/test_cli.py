@@ -55,8 +55,8 @@ def checkpoint_arrays(run):
 
 
 @pytest.mark.parametrize("args", [["--dataset", "ring8", "--pack", "2", "--d-steps", "2"],
-                                  ["--dataset", "grid25", "--output-scale", "3"], SMALL_DIGITS],
-                         ids=["ring8", "grid25-output-scale", "digits-dcgan"])
+                                  ["--dataset", "grid25", "--output-scale", "3", "--r1", "0.5"], SMALL_DIGITS],
+                         ids=["ring8", "grid25-output-scale-r1", "digits-dcgan"])
 def test_resume_is_exact(tmp_path, args):
     """A run split in two halves ends with bitwise the parameters, optimiser states and RNG of an unbroken run.
 
@@ -71,8 +71,9 @@ def test_resume_is_exact(tmp_path, args):
     for k in a:
         assert np.array_equal(a[k], b[k]), k
     assert int(b["step"]) == 30
-    if "--output-scale" in args:  # the option reaches config.json and so survives the resume
-        assert json.loads((half / "config.json").read_text())["output_scale"] == 3.0
+    if "--output-scale" in args:  # the options reach config.json and so survive the resume
+        config = json.loads((half / "config.json").read_text())
+        assert config["output_scale"] == 3.0 and config["r1"] == 0.5
     assert (whole / "history.csv").read_text().splitlines()[1:] != []
     steps = [line.split(",")[0] for line in (half / "history.csv").read_text().splitlines()[1:]]
     assert steps == [str(s) for s in range(5, 31, 5)]
@@ -131,6 +132,8 @@ def test_bad_options_give_clear_errors(tmp_path, capsys):
     assert "unknown dataset 'cifar'" in capsys.readouterr().err
     assert main(["train", "--dataset", "digits", "--output-scale", "2", "--out", str(tmp_path / "y")]) == 2
     assert "output_scale is an option of arch 'mlp2d' only" in capsys.readouterr().err
+    assert main(["train", "--dataset", "digits", "--r1", "1", "--out", str(tmp_path / "z")]) == 2
+    assert "this one has BatchNorm2d" in capsys.readouterr().err
     assert main(["train", "--resume", "--out", str(tmp_path / "nothing")]) == 2
     assert "is not a run folder" in capsys.readouterr().err
     assert main(["sample", str(tmp_path), "--out", str(tmp_path / "x.npy")]) == 2
