@@ -6,8 +6,8 @@ penalises the slope of D at the REAL data:
     R1(theta) = gamma / 2 * mean_i ||g_i||^2,      g_i = dD(x_i)/dx_i
 
 With R1 the real points become flat tops of D (zero slope), so G's gradient -dD/dx points from
-a fake sample towards the nearest real mode instead of past it: on the toy grid, G stops
-leaving long "bridges" of samples between modes.
+a fake sample towards the nearest real mode instead of past it. (On the toy grid that was the
+hope; the README gives what it measured: within the seed-to-seed spread, no gain.)
 
 Its gradient in theta needs a second derivative. Double backprop would differentiate the
 backward pass; instead we use that g is the input gradient of the same D. With g held fixed,
@@ -35,6 +35,18 @@ def check_sample_wise(D) -> None:
                              "in D, such as mlp2d or convd)")
 
 
+def input_gradient(D, x):
+    """g = dD(x_i)/dx_i for every row: (N, ...) -> (N, ...), one backward pass of d(sum_i D(x_i))/dx.
+
+    Leaves D computing parameter gradients and no input gradient (the discriminator step's setting).
+    """
+    D.requires_param_grads(False).requires_input_grad(True)
+    D(x)
+    g = D.backward(backend.get_array_module(x).ones((x.shape[0], 1), dtype=x.dtype))
+    D.requires_param_grads(True).requires_input_grad(False)
+    return g
+
+
 def r1_penalty(D, x, gamma: float, step: float = 1e-2) -> float:
     """Add d/dtheta of gamma/2 * mean_i ||dD(x_i)/dx_i||^2 into D's parameter gradients; return its value.
 
@@ -46,11 +58,7 @@ def r1_penalty(D, x, gamma: float, step: float = 1e-2) -> float:
     """
     xp = backend.get_array_module(x)
     n = x.shape[0]
-    # 1. g = dD/dx at the real points: one backward pass of d(sum_i D(x_i))/dx.
-    D.requires_param_grads(False).requires_input_grad(True)
-    D(x)
-    g = D.backward(xp.ones((n, 1), dtype=x.dtype))
-    D.requires_param_grads(True).requires_input_grad(False)
+    g = input_gradient(D, x)  # 1. the slope of D at the real points
     sq_norms = (g * g).reshape(n, -1).sum(axis=1)
     value = 0.5 * gamma * float(sq_norms.mean())
     largest = float(xp.sqrt(sq_norms.max()))

@@ -128,7 +128,8 @@ class GAN:
         D.requires_input_grad(False)
         for real in reals:
             D.zero_grad()
-            real_logits = D(self._packed(real))
+            packed_real = self._packed(real)
+            real_logits = D(packed_real)
             loss_real, grad = losses.discriminator_loss_real(real_logits, self.loss)
             D.backward(grad)
 
@@ -139,7 +140,7 @@ class GAN:
 
             loss_d = loss_real + loss_fake
             if self.r1:
-                loss_d += r1_penalty(D, self._packed(real), self.r1)
+                loss_d += r1_penalty(D, packed_real, self.r1)
             self._check_finite("the discriminator loss", loss_d)
             grad_norm_d = clip_grad_norm(D, self.clip) if self.clip else grad_norm(D)
             self.d_opt.step()

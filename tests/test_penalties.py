@@ -7,16 +7,13 @@ from minigan.gradcheck import numerical_gradient, rel_error
 from minigan.layers import Dense, LeakyReLU, Sequential, Tanh
 from minigan.models import build
 from minigan.optim import Adam
-from minigan.penalties import r1_penalty
+from minigan.penalties import input_gradient, r1_penalty
 from minigan.train import GAN
 
 
 def r1_exact(D, x, gamma):
     """gamma/2 * mean_i ||dD(x_i)/dx_i||^2, the input gradient taken by an ordinary backward pass."""
-    D.requires_param_grads(False).requires_input_grad(True)
-    D(x)
-    g = D.backward(backend.xp.ones((x.shape[0], 1), dtype=x.dtype))
-    D.requires_param_grads(True)
+    g = input_gradient(D, x)
     return 0.5 * gamma * float((g * g).sum(axis=1).mean())
 
 
@@ -42,11 +39,10 @@ def test_r1_training_flattens_d_at_the_data(xp, rng):
     D = Sequential(Dense(2, 32), LeakyReLU(0.2), Dense(32, 1))
     x = backend.asarray(rng.standard_normal((64, 2)), dtype=backend.default_dtype())
     opt = Adam(D, lr=1e-2)
-    first = None
+    first = r1_exact(D, x, 1.0)
     for _ in range(100):
         D.zero_grad()
-        value = r1_penalty(D, x, gamma=1.0)
-        first = value if first is None else first
+        r1_penalty(D, x, gamma=1.0)
         opt.step()
     assert r1_exact(D, x, 1.0) < 0.05 * first, (first, r1_exact(D, x, 1.0))
 
