@@ -29,6 +29,9 @@ TRAIN_OPTIONS = [
     ("--z-dim", int, "noise dimension"),
     ("--width", int, "architecture width (hidden units or base channels)"),
     ("--output-scale", float, "fixed gain on the toy generator's output (arch mlp2d only)"),
+    ("--z-categories", int, "make z's first coordinate a one-hot code over this many equal-mass categories "
+                            "(mixture of generators; arch mlp2d only; 0: off)"),
+    ("--z-noise-scale", float, "scale of the other noise coordinates beside --z-categories' code (arch mlp2d only)"),
     ("--ema", float, "keep an exponential moving average of G's weights with this decay (e.g. 0.999)"),
     ("--r1", float, "R1 penalty weight gamma: gamma/2 * mean |dD/dx|^2 on real data (0: off)"),
     ("--lr-schedule", str, "constant | linear (decay both learning rates to 0 over --steps)"),

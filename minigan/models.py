@@ -10,7 +10,8 @@ first layer simply takes ``pack`` times as many inputs.
 Architectures (the image ones with the DCGAN initialisation, normal std 0.02; the toy
 MLP keeps the layers' default fan-in initialisation, under which its signals neither
 shrink nor blow up layer after layer, so G reaches the grid's +-4 from the start):
-  "mlp2d"  toy 2-D data: G z -> [Dense h -> ReLU] x depth -> Dense 2 [-> Scale(output_scale)]
+  "mlp2d"  toy 2-D data: G z [-> CategoricalCode(z_categories)] -> [Dense h -> ReLU] x depth -> Dense 2
+           [-> Scale(output_scale)]
            (no BatchNorm: eval-mode running statistics would blur modes only 0.01 wide);
            D 2*pack -> [Dense h -> LeakyReLU 0.2] x depth -> Dense 1, its first layer's weights
            scaled by 0.1 at init (D then resolves the narrow blobs far sooner).
@@ -31,21 +32,31 @@ from __future__ import annotations
 import math
 
 from .layers.conv_ops import conv_out_size
-from .layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Flatten, LeakyReLU, ReLU, Reshape,
-                     Scale, Sequential, Tanh, dcgan_init)
+from .layers import (BatchNorm1d, BatchNorm2d, CategoricalCode, Conv2d, ConvTranspose2d, Dense, Flatten, LeakyReLU,
+                     ReLU, Reshape, Scale, Sequential, Tanh, dcgan_init)
 
 ARCHS = ("mlp2d", "mlp", "dcgan", "convd")
 
 
-def mlp2d(z_dim: int, pack: int = 1, width: int = 256, depth: int = 3, output_scale: float = 1.0):
+def mlp2d(z_dim: int, pack: int = 1, width: int = 256, depth: int = 3, output_scale: float = 1.0,
+          z_categories: int = 0, z_noise_scale: float = 1.0):
     """Toy pair for 2-D mixtures. G: (N, z_dim) -> (N, 2); D: (N/pack, 2*pack) -> (N/pack, 1).
 
     output_scale: a fixed gain c on G's last layer, x = c (W h + b). Every Adam step then moves
     G's points c times further, and its first outputs spread c times wider: on the grid (+-4,
     modes 2 apart) c = 2 lets G reach and separate the columns and rows sooner.
+    z_categories: K >= 2 turns z[:, 0] into a one-hot code over K equal-mass categories
+    (``layers.CategoricalCode``): G becomes K generators sharing all weights but a first-layer
+    bias each, which can sit on separate modes without bridges between them. z_noise_scale
+    shrinks the other z_dim - 1 noise coordinates, so that each category starts out compact.
     """
     g_layers, d_layers = [], []
     n_in = z_dim
+    if z_categories:
+        g_layers.append(CategoricalCode(z_categories, z_noise_scale))
+        n_in = z_categories + z_dim - 1
+    elif z_noise_scale != 1.0:
+        raise ValueError("z_noise_scale scales the noise beside the categorical code: it needs z_categories >= 2")
     for _ in range(depth):
         g_layers += [Dense(n_in, width), ReLU()]
         n_in = width
@@ -118,8 +129,10 @@ def build(arch: str, data_shape, z_dim: int, pack: int = 1, **options):
         if tuple(data_shape) != (2,):
             raise ValueError(f"arch 'mlp2d' is for 2-D points, got data shape {tuple(data_shape)}")
         return mlp2d(z_dim, pack, **options)
-    if "output_scale" in options:
-        raise ValueError(f"output_scale is an option of arch 'mlp2d' only, not of {arch!r}")
+    toy_only = sorted(set(options) & {"output_scale", "z_categories", "z_noise_scale"})
+    if toy_only:
+        are = "is an option" if len(toy_only) == 1 else "are options"
+        raise ValueError(f"{' and '.join(toy_only)} {are} of arch 'mlp2d' only, not of {arch!r}")
     if arch == "mlp":
         G, D = mlp(data_shape, z_dim, pack)
     elif arch == "dcgan":

@@ -30,8 +30,9 @@ HISTORY_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake_before", "d_fake
 # Options every run has; per-dataset defaults below override these.
 BASE_CONFIG = dict(dataset="digits", arch="dcgan", loss="nonsaturating", steps=2000, batch_size=64, seed=0,
                    backend="numpy", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, d_steps=1, pack=1, clip=None,
-                   z_dim=100, width=None, output_scale=1.0, lr_schedule="constant", log_every=10,
-                   checkpoint_every=500, ema=None, r1=0.0, data_dir=None, download=False, frames=40)
+                   z_dim=100, width=None, output_scale=1.0, z_categories=0, z_noise_scale=1.0,
+                   lr_schedule="constant", log_every=10, checkpoint_every=500, ema=None, r1=0.0, data_dir=None,
+                   download=False, frames=40)
 DATASET_DEFAULTS = {
     # Toy mixtures: a narrow MLP pair, PacGAN packing 2, many cheap steps, and a decaying
     # learning rate so that G settles precisely on the 0.01-wide (ring) / 0.05-wide (grid) modes.
@@ -102,8 +103,10 @@ def build_gan(config: dict) -> GAN:
     backend.use(config["backend"])
     backend.seed(config["seed"])
     options = {"width": config["width"]} if config.get("width") else {}
-    if config.get("output_scale", 1.0) != 1.0:
-        options["output_scale"] = config["output_scale"]
+    # Options only mlp2d takes, passed on only when set (old config files lack them).
+    for key, off in (("output_scale", 1.0), ("z_categories", 0), ("z_noise_scale", 1.0)):
+        if config.get(key, off) != off:
+            options[key] = config[key]
     G, D = build(config["arch"], data_shape(config), config["z_dim"], config["pack"], **options)
     return GAN(G, D, config["z_dim"], loss=config["loss"], lr_g=config["lr_g"], lr_d=config["lr_d"],
                betas=(config["beta1"], config["beta2"]), d_steps=config["d_steps"], pack=config["pack"],

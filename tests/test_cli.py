@@ -55,8 +55,9 @@ def checkpoint_arrays(run):
 
 
 @pytest.mark.parametrize("args", [["--dataset", "ring8", "--pack", "2", "--d-steps", "2"],
-                                  ["--dataset", "grid25", "--output-scale", "3", "--r1", "0.5"], SMALL_DIGITS],
-                         ids=["ring8", "grid25-output-scale-r1", "digits-dcgan"])
+                                  ["--dataset", "grid25", "--output-scale", "3", "--r1", "0.5", "--z-categories", "10",
+                                   "--z-noise-scale", "0.2"], SMALL_DIGITS],
+                         ids=["ring8", "grid25-output-scale-r1-code", "digits-dcgan"])
 def test_resume_is_exact(tmp_path, args):
     """A run split in two halves ends with bitwise the parameters, optimiser states and RNG of an unbroken run.
 
@@ -74,6 +75,7 @@ def test_resume_is_exact(tmp_path, args):
     if "--output-scale" in args:  # the options reach config.json and so survive the resume
         config = json.loads((half / "config.json").read_text())
         assert config["output_scale"] == 3.0 and config["r1"] == 0.5
+        assert config["z_categories"] == 10 and config["z_noise_scale"] == 0.2
     assert (whole / "history.csv").read_text().splitlines()[1:] != []
     steps = [line.split(",")[0] for line in (half / "history.csv").read_text().splitlines()[1:]]
     assert steps == [str(s) for s in range(5, 31, 5)]
@@ -134,6 +136,8 @@ def test_bad_options_give_clear_errors(tmp_path, capsys):
     assert "output_scale is an option of arch 'mlp2d' only" in capsys.readouterr().err
     assert main(["train", "--dataset", "digits", "--r1", "1", "--out", str(tmp_path / "z")]) == 2
     assert "this one has BatchNorm2d" in capsys.readouterr().err
+    assert main(["train", "--dataset", "digits", "--z-categories", "10", "--out", str(tmp_path / "c")]) == 2
+    assert "z_categories is an option of arch 'mlp2d' only" in capsys.readouterr().err
     assert main(["train", "--resume", "--out", str(tmp_path / "nothing")]) == 2
     assert "is not a run folder" in capsys.readouterr().err
     assert main(["sample", str(tmp_path), "--out", str(tmp_path / "x.npy")]) == 2
