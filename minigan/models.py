@@ -10,8 +10,8 @@ first layer simply takes ``pack`` times as many inputs.
 Architectures (the image ones with the DCGAN initialisation, normal std 0.02; the toy
 MLP keeps the layers' default fan-in initialisation, under which its signals neither
 shrink nor blow up layer after layer, so G reaches the grid's +-4 from the start):
-  "mlp2d"  toy 2-D data: G z [-> CategoricalCode(z_categories)] -> [Dense h -> ReLU] x depth -> Dense 2
-           [-> Scale(output_scale)]
+  "mlp2d"  toy 2-D data: G z -> [Dense h -> ReLU] x depth -> Dense 2 [-> Scale(output_scale)], the first
+           Dense a CodedDense (a categorical code, then Dense) when z_categories is set
            (no BatchNorm: eval-mode running statistics would blur modes only 0.01 wide);
            D 2*pack -> [Dense h -> LeakyReLU 0.2] x depth -> Dense 1, its first layer's weights
            scaled by 0.1 at init (D then resolves the narrow blobs far sooner).
@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 
 from .layers.conv_ops import conv_out_size
-from .layers import (BatchNorm1d, BatchNorm2d, CategoricalCode, Conv2d, ConvTranspose2d, Dense, Flatten, LeakyReLU,
+from .layers import (BatchNorm1d, BatchNorm2d, CodedDense, Conv2d, ConvTranspose2d, Dense, Flatten, LeakyReLU,
                      ReLU, Reshape, Scale, Sequential, Tanh, dcgan_init)
 
 ARCHS = ("mlp2d", "mlp", "dcgan", "convd")
@@ -46,19 +46,20 @@ def mlp2d(z_dim: int, pack: int = 1, width: int = 256, depth: int = 3, output_sc
     G's points c times further, and its first outputs spread c times wider: on the grid (+-4,
     modes 2 apart) c = 2 lets G reach and separate the columns and rows sooner.
     z_categories: K >= 2 turns z[:, 0] into a one-hot code over K equal-mass categories
-    (``layers.CategoricalCode``): G becomes K generators sharing all weights but a first-layer
-    bias each, which can sit on separate modes without bridges between them. z_noise_scale
-    shrinks the other z_dim - 1 noise coordinates, so that each category starts out compact.
+    (``layers.CategoricalCode``, fused with G's first Dense as ``layers.CodedDense``): G becomes
+    K generators sharing all weights but a first-layer bias each, which can sit on separate modes
+    without bridges between them. z_noise_scale shrinks the other z_dim - 1 noise coordinates, so
+    that each category starts out compact.
     """
+    if z_noise_scale != 1.0 and not z_categories:
+        raise ValueError("z_noise_scale scales the noise beside the categorical code: it needs z_categories >= 2")
     g_layers, d_layers = [], []
     n_in = z_dim
-    if z_categories:
-        g_layers.append(CategoricalCode(z_categories, z_noise_scale))
-        n_in = z_categories + z_dim - 1
-    elif z_noise_scale != 1.0:
-        raise ValueError("z_noise_scale scales the noise beside the categorical code: it needs z_categories >= 2")
-    for _ in range(depth):
-        g_layers += [Dense(n_in, width), ReLU()]
+    for i in range(depth):
+        if i == 0 and z_categories:  # CategoricalCode -> Dense, fused: the same result without a one-hot GEMM
+            g_layers += [CodedDense(z_categories, z_dim, width, z_noise_scale), ReLU()]
+        else:
+            g_layers += [Dense(n_in, width), ReLU()]
         n_in = width
     G = Sequential(*g_layers, Dense(width, 2), *([Scale(output_scale)] if output_scale != 1 else []))
     n_in = 2 * pack

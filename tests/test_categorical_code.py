@@ -6,7 +6,7 @@ import pytest
 
 from minigan import backend
 from minigan.gradcheck import check_layer
-from minigan.layers import CategoricalCode
+from minigan.layers import CategoricalCode, CodedDense, Dense, Sequential
 from minigan.models import build
 
 
@@ -45,6 +45,26 @@ def test_gradient_matches_central_differences(xp, float64, rng):
     np.testing.assert_allclose(grad[:, 1:], 0.3)
 
 
+def test_coded_dense_equals_the_code_followed_by_a_dense(xp, float64, rng):
+    """The fused layer gathers rows instead of multiplying by the one-hot: same parameters from the same
+    seed, and the same output, input gradient and parameter gradients as the plain pair."""
+    backend.seed(7)
+    fused = CodedDense(6, 4, 5, noise_scale=0.4)
+    backend.seed(7)
+    dense = Dense(6 + 3, 5)
+    pair = Sequential(CategoricalCode(6, noise_scale=0.4), dense)
+    z, grad = xp.asarray(rng.standard_normal((40, 4))), xp.asarray(rng.standard_normal((40, 5)))
+    assert float(abs(fused(z) - pair(z)).max()) < 1e-14
+    assert float(abs(fused.backward(grad) - pair.backward(grad)).max()) < 1e-14
+    for name in ("W", "b"):
+        assert float(abs(fused.grads[name] - dense.grads[name]).max()) < 1e-13, name
+
+
+def test_coded_dense_gradients_match_central_differences(xp, float64, rng):
+    errors = check_layer(CodedDense(5, 4, 3, noise_scale=0.3), xp.asarray(rng.standard_normal((6, 4))))
+    assert set(errors) == {"x", "W", "b"} and max(errors.values()) < 1e-7, errors
+
+
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="categories >= 2"):
         CategoricalCode(1)
@@ -59,7 +79,7 @@ def test_mlp2d_with_a_code_is_a_mixture_of_generators(xp):
     z0 is inside the category's bin; a different category moves the point."""
     backend.seed(0)
     G, _ = build("mlp2d", (2,), z_dim=3, width=16, z_categories=4, z_noise_scale=0.5)
-    assert isinstance(G[0], CategoricalCode) and G[1].params["W"].shape == (4 + 2, 16)
+    assert isinstance(G[0], CodedDense) and G[0].params["W"].shape == (4 + 2, 16)
     rest = [0.3, -1.2]
     z = backend.asarray([[-0.1, *rest], [-0.5, *rest], [0.1, *rest]], dtype=backend.default_dtype())
     x = backend.to_numpy(G(z))  # bins of 4: (-inf, -0.674], (-0.674, 0], (0, 0.674], (0.674, inf)

@@ -1,7 +1,7 @@
 """Hand-written layers, each with an explicit forward and backward."""
 from .activations import LeakyReLU, ReLU, Scale, Sigmoid, Tanh, sigmoid
 from .base import Module, Sequential
-from .code import CategoricalCode
+from .code import CategoricalCode, CodedDense
 from .conv import Conv2d, ConvTranspose2d
 from .dense import Dense
 from .init import dcgan_init
@@ -9,5 +9,5 @@ from .norm import BatchNorm1d, BatchNorm2d
 from .shape import Flatten, Reshape
 
 __all__ = ["Module", "Sequential", "Dense", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d",
-           "LeakyReLU", "ReLU", "Tanh", "Sigmoid", "Scale", "CategoricalCode", "sigmoid", "Flatten", "Reshape",
+           "LeakyReLU", "ReLU", "Tanh", "Sigmoid", "Scale", "CategoricalCode", "CodedDense", "sigmoid", "Flatten", "Reshape",
            "dcgan_init"]

@@ -17,6 +17,7 @@ from statistics import NormalDist
 
 from .. import backend
 from .base import Module
+from .dense import Dense
 
 
 class CategoricalCode(Module):
@@ -43,11 +44,20 @@ class CategoricalCode(Module):
         normal = NormalDist()
         self._edges = [normal.inv_cdf(k / self.categories) for k in range(1, self.categories)]
 
+    def category(self, z):
+        """The category of each row, (N,) integers in [0, K): the bin z[:, 0] falls in."""
+        xp = backend.get_array_module(z)
+        return xp.searchsorted(xp.asarray(self._edges, dtype=z.dtype), z[:, 0])
+
+    def one_hot(self, category, dtype):
+        """(N,) categories -> (N, K) rows with a single 1."""
+        xp = backend.get_array_module(category)
+        return (category[:, None] == xp.arange(self.categories)).astype(dtype)
+
     def forward(self, z):
         self.check_input(z, 2, {})
         xp = backend.get_array_module(z)
-        category = xp.searchsorted(xp.asarray(self._edges, dtype=z.dtype), z[:, 0])
-        one_hot = (category[:, None] == xp.arange(self.categories)).astype(z.dtype)
+        one_hot = self.one_hot(self.category(z), z.dtype)
         return xp.concatenate([one_hot, z[:, 1:] * z.dtype.type(self.noise_scale)], axis=1)
 
     def backward(self, grad_out):
@@ -58,3 +68,52 @@ class CategoricalCode(Module):
 
     def __repr__(self) -> str:
         return f"CategoricalCode({self.categories}, noise_scale={self.noise_scale})"
+
+
+class CodedDense(Dense):
+    """CategoricalCode(K, s) followed by Dense(K + Z - 1, out), without multiplying by the one-hot.
+
+    Same parameters, initialisation and result as ``Sequential(CategoricalCode(K, s), Dense(K + Z - 1,
+    out))``, which the tests compare it with; only the cost differs. Shapes: z (N, Z) -> y (N, out);
+    W (K + Z - 1, out), b (out,). With c the category of each row and u = s * z[:, 1:]:
+
+      forward:   y = W[c] + u @ W[K:] + b        (one_hot(c) @ W[:K] just picks the rows W[c])
+      backward, with G = dL/dy (N, out):
+        dL/dW[:K] = one_hot(c)^T @ G             row k sums G over the rows of category k
+        dL/dW[K:] = u^T @ G,   dL/db = sum_n G_n
+        dL/dz     = [0, s * G @ W[K:]^T]         (the code is piecewise constant in z0)
+    The one-hot product is what makes K = 256 categories slow in the plain pair: the gather replaces
+    it in every forward pass (G runs forward twice a step, backward once).
+    """
+
+    def __init__(self, categories: int, z_dim: int, out_features: int, noise_scale: float = 1.0):
+        self.code = CategoricalCode(categories, noise_scale)
+        self.z_dim = z_dim
+        super().__init__(categories + z_dim - 1, out_features)
+        self._category = self._u = None
+
+    def forward(self, z):
+        self.check_input(z, 2, {1: self.z_dim})
+        K, W = self.code.categories, self.params["W"]
+        self._category = self.code.category(z)
+        self._u = z[:, 1:] * z.dtype.type(self.code.noise_scale)
+        y = W[self._category]  # a new array (advanced indexing copies), safe to add into
+        y += self._u @ W[K:]
+        y += self.params["b"]
+        return y
+
+    def backward(self, grad_out):
+        xp = backend.get_array_module(grad_out)
+        K, W = self.code.categories, self.params["W"]
+        if self.param_grads:
+            self.grads["W"][:K] += self.code.one_hot(self._category, grad_out.dtype).T @ grad_out
+            self.grads["W"][K:] += self._u.T @ grad_out
+            self.grads["b"] += grad_out.sum(axis=0)
+        if not self.needs_input_grad:
+            return None
+        step = xp.zeros_like(grad_out[:, :1])
+        return xp.concatenate([step, (grad_out @ W[K:].T) * grad_out.dtype.type(self.code.noise_scale)], axis=1)
+
+    def __repr__(self) -> str:
+        return (f"CodedDense({self.code.categories}, z_dim={self.z_dim}, out={self.out_features}, "
+                f"noise_scale={self.code.noise_scale})")
