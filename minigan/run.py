@@ -40,12 +40,12 @@ DATASET_DEFAULTS = {
     # both sets (ring 89 -> 94 %, grid 43 -> 75 %; the README's ablation table).
     "ring8": dict(arch="mlp2d", steps=16000, batch_size=256, z_dim=8, width=64, lr_g=2e-3, lr_d=2e-3, pack=2,
                   beta1=0.0, lr_schedule="linear", log_every=50, checkpoint_every=4000),
-    # On the grid G is a mixture of 100 generators (mlp2d's z_categories; the other noise scaled by
+    # On the grid G is a mixture of 256 generators (mlp2d's z_categories; the other noise scaled by
     # 0.1): it can jump between the 25 modes instead of drawing bridges of samples between them. Its
     # output gain of 2 (output_scale) lets it span the +-4 grid sooner, and sampling from an average
     # of G's weights (ema) settles the last wandering categories on their modes. README: toy mixtures.
     "grid25": dict(arch="mlp2d", steps=16000, batch_size=256, z_dim=8, width=64, lr_g=2e-3, lr_d=2e-3, pack=2,
-                   beta1=0.0, output_scale=2.0, z_categories=100, z_noise_scale=0.1, ema=0.999,
+                   beta1=0.0, output_scale=2.0, z_categories=256, z_noise_scale=0.1, ema=0.999,
                    lr_schedule="linear", log_every=50, checkpoint_every=4000),
     # 8x8 digits: a narrow DCGAN (2 stride-2 stages: 2x2 -> 4x4 -> 8x8) at a brisk, decaying
     # learning rate gives recognisable digits of every class in about two minutes on 2 cores.
