@@ -36,6 +36,8 @@ from .layers import (BatchNorm1d, BatchNorm2d, CodedDense, Conv2d, ConvTranspose
                      ReLU, Reshape, Scale, Sequential, Tanh, dcgan_init)
 
 ARCHS = ("mlp2d", "mlp", "dcgan", "convd")
+# Options only mlp2d takes, with the value that leaves them off.
+MLP2D_OPTIONS = {"output_scale": 1.0, "z_categories": 0, "z_noise_scale": 1.0}
 
 
 def mlp2d(z_dim: int, pack: int = 1, width: int = 256, depth: int = 3, output_scale: float = 1.0,
@@ -130,7 +132,7 @@ def build(arch: str, data_shape, z_dim: int, pack: int = 1, **options):
         if tuple(data_shape) != (2,):
             raise ValueError(f"arch 'mlp2d' is for 2-D points, got data shape {tuple(data_shape)}")
         return mlp2d(z_dim, pack, **options)
-    toy_only = sorted(set(options) & {"output_scale", "z_categories", "z_noise_scale"})
+    toy_only = sorted(set(options) & set(MLP2D_OPTIONS))
     if toy_only:
         are = "is an option" if len(toy_only) == 1 else "are options"
         raise ValueError(f"{' and '.join(toy_only)} {are} of arch 'mlp2d' only, not of {arch!r}")

@@ -21,7 +21,7 @@ from pathlib import Path
 from . import backend
 from .data import TOY_SETS, load_digits, sample_toy, toy_means
 from .io import CheckpointError, load_arrays, save_arrays, write_json, write_text
-from .models import build
+from .models import MLP2D_OPTIONS, build
 from .train import GAN, TrainingDiverged
 
 HISTORY_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake_before", "d_fake_after", "grad_norm_d",
@@ -106,7 +106,7 @@ def build_gan(config: dict) -> GAN:
     backend.seed(config["seed"])
     options = {"width": config["width"]} if config.get("width") else {}
     # Options only mlp2d takes, passed on only when set (old config files lack them).
-    for key, off in (("output_scale", 1.0), ("z_categories", 0), ("z_noise_scale", 1.0)):
+    for key, off in MLP2D_OPTIONS.items():
         if config.get(key, off) != off:
             options[key] = config[key]
     G, D = build(config["arch"], data_shape(config), config["z_dim"], config["pack"], **options)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from statistics import NormalDist
 
+import numpy as np
+
 from .. import backend
 from .base import Module
 from .dense import Dense
@@ -42,12 +44,22 @@ class CategoricalCode(Module):
             raise ValueError(f"CategoricalCode needs noise_scale > 0, got {noise_scale}")
         self.categories, self.noise_scale = int(categories), float(noise_scale)
         normal = NormalDist()
-        self._edges = [normal.inv_cdf(k / self.categories) for k in range(1, self.categories)]
+        self._edges = np.array([normal.inv_cdf(k / self.categories) for k in range(1, self.categories)])
 
     def category(self, z):
         """The category of each row, (N,) integers in [0, K): the bin z[:, 0] falls in."""
         xp = backend.get_array_module(z)
         return xp.searchsorted(xp.asarray(self._edges, dtype=z.dtype), z[:, 0])
+
+    def scaled_noise(self, z):
+        """u = s * z[:, 1:], the continuous part of the output: (N, Z) -> (N, Z - 1)."""
+        return z[:, 1:] * z.dtype.type(self.noise_scale)
+
+    def input_grad(self, grad_noise):
+        """dL/dz = [0, s * dL/du] from dL/du (N, Z - 1): the code is piecewise constant in z0."""
+        xp = backend.get_array_module(grad_noise)
+        step = xp.zeros((grad_noise.shape[0], 1), dtype=grad_noise.dtype)
+        return xp.concatenate([step, grad_noise * grad_noise.dtype.type(self.noise_scale)], axis=1)
 
     def one_hot(self, category, dtype):
         """(N,) categories -> (N, K) rows with a single 1."""
@@ -57,14 +69,10 @@ class CategoricalCode(Module):
     def forward(self, z):
         self.check_input(z, 2, {})
         xp = backend.get_array_module(z)
-        one_hot = self.one_hot(self.category(z), z.dtype)
-        return xp.concatenate([one_hot, z[:, 1:] * z.dtype.type(self.noise_scale)], axis=1)
+        return xp.concatenate([self.one_hot(self.category(z), z.dtype), self.scaled_noise(z)], axis=1)
 
     def backward(self, grad_out):
-        xp = backend.get_array_module(grad_out)
-        step = xp.zeros_like(grad_out[:, :1])  # the code is piecewise constant in z0
-        return xp.concatenate([step, grad_out[:, self.categories:] * grad_out.dtype.type(self.noise_scale)],
-                              axis=1)
+        return self.input_grad(grad_out[:, self.categories:])
 
     def __repr__(self) -> str:
         return f"CategoricalCode({self.categories}, noise_scale={self.noise_scale})"
@@ -96,14 +104,13 @@ class CodedDense(Dense):
         self.check_input(z, 2, {1: self.z_dim})
         K, W = self.code.categories, self.params["W"]
         self._category = self.code.category(z)
-        self._u = z[:, 1:] * z.dtype.type(self.code.noise_scale)
+        self._u = self.code.scaled_noise(z)
         y = W[self._category]  # a new array (advanced indexing copies), safe to add into
         y += self._u @ W[K:]
         y += self.params["b"]
         return y
 
     def backward(self, grad_out):
-        xp = backend.get_array_module(grad_out)
         K, W = self.code.categories, self.params["W"]
         if self.param_grads:
             self.grads["W"][:K] += self.code.one_hot(self._category, grad_out.dtype).T @ grad_out
@@ -111,8 +118,7 @@ class CodedDense(Dense):
             self.grads["b"] += grad_out.sum(axis=0)
         if not self.needs_input_grad:
             return None
-        step = xp.zeros_like(grad_out[:, :1])
-        return xp.concatenate([step, (grad_out @ W[K:].T) * grad_out.dtype.type(self.code.noise_scale)], axis=1)
+        return self.code.input_grad(grad_out @ W[K:].T)
 
     def __repr__(self) -> str:
         return (f"CodedDense({self.code.categories}, z_dim={self.z_dim}, out={self.out_features}, "
