@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from statistics import NormalDist
 
-import numpy as np
-
 from .. import backend
 from .base import Module
 from .dense import Dense
@@ -44,7 +42,7 @@ class CategoricalCode(Module):
             raise ValueError(f"CategoricalCode needs noise_scale > 0, got {noise_scale}")
         self.categories, self.noise_scale = int(categories), float(noise_scale)
         normal = NormalDist()
-        self._edges = np.array([normal.inv_cdf(k / self.categories) for k in range(1, self.categories)])
+        self._edges = tuple(normal.inv_cdf(k / self.categories) for k in range(1, self.categories))
 
     def category(self, z):
         """The category of each row, (N,) integers in [0, K): the bin z[:, 0] falls in."""
