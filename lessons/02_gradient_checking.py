@@ -191,16 +191,18 @@ lesson.section("3. two planted bugs: does the check catch them?")
 class DenseMissingTranspose(Dense):
     """dx = G @ W instead of G @ W^T: the shapes still agree when in == out, so nothing crashes."""
 
-    def backward(self, grad_out):
-        super().backward(grad_out)
-        return grad_out @ self.params["W"]
+    def backward(self, grad_out, input_grad=True, param_grads=True):
+        super().backward(grad_out, input_grad=False, param_grads=param_grads)
+        return grad_out @ self.params["W"] if input_grad else None
 
 
 class BatchNormForgetsStatistics(BatchNorm1d):
     """Train mode, but dx = gamma / sigma * dy as if mean and variance were constants (eval's formula)."""
 
-    def backward(self, grad_out):
-        super().backward(grad_out)
+    def backward(self, grad_out, input_grad=True, param_grads=True):
+        super().backward(grad_out, input_grad=False, param_grads=param_grads)
+        if not input_grad:
+            return None
         x_hat, inv_std, m = self._cache
         return grad_out * (self.params["gamma"] * inv_std)
 

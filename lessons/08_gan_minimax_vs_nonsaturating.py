@@ -131,11 +131,9 @@ def g_gradient(kind):
     """G's gradient for one batch, as the trainer's G step computes it: through D, into G. -> (vector, D)."""
     G, Dnet = gan.G, gan.D
     G.zero_grad()
-    Dnet.requires_param_grads(False)                 # G's step needs D's input gradient only
     logit = Dnet(G(z))
     _, grad = generator_loss(logit, kind)
-    G.backward(Dnet.backward(grad))
-    Dnet.requires_param_grads(True)
+    G.backward(Dnet.backward(grad, param_grads=False), input_grad=False)  # G's step needs D's dL/dx only
     return np.concatenate([H(g).ravel() for _, _, g in G.parameters()]), float(H(sigmoid(logit))[0, 0])
 
 

@@ -28,19 +28,23 @@ _default_dtype = np.dtype(np.float32)
 _host_rng = np.random.default_rng(0)
 
 
+class BackendUnavailable(RuntimeError):
+    """The backend asked for cannot run here (CuPy not installed, or no GPU); the message says how to fix it."""
+
+
 def _import_cupy():
-    """Import CuPy and check that a GPU answers; raise a RuntimeError saying how to fix it."""
+    """Import CuPy and check that a GPU answers; raise BackendUnavailable saying how to fix it."""
     try:
         import cupy
     except ImportError as exc:
-        raise RuntimeError(f"backend 'cupy' asked for, but CuPy is not installed: {CUPY_INSTALL_HINT}") from exc
+        raise BackendUnavailable(f"backend 'cupy' asked for, but CuPy is not installed: {CUPY_INSTALL_HINT}") from exc
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as exc:  # CUDA driver missing or broken: CuPy raises its own error types
-        raise RuntimeError(f"backend 'cupy' asked for, but no usable NVIDIA GPU was found ({exc}); "
+        raise BackendUnavailable(f"backend 'cupy' asked for, but no usable NVIDIA GPU was found ({exc}); "
                            f"on a machine with a GPU, {CUPY_INSTALL_HINT}") from exc
     if count < 1:
-        raise RuntimeError(f"backend 'cupy' asked for, but no NVIDIA GPU is visible; {CUPY_INSTALL_HINT}")
+        raise BackendUnavailable(f"backend 'cupy' asked for, but no NVIDIA GPU is visible; {CUPY_INSTALL_HINT}")
     return cupy
 
 
@@ -48,7 +52,7 @@ def cupy_available() -> bool:
     """True when CuPy imports and sees at least one GPU."""
     try:
         _import_cupy()
-    except RuntimeError:
+    except BackendUnavailable:
         return False
     return True
 

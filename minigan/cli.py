@@ -1,79 +1,72 @@
-"""The ``minigan`` command line: train, sample (DESIGN.md, "Trainer, command line and run folders")."""
+"""The ``minigan`` command line: train, sample, evaluate, check, bench.
+
+Every error a user can cause ends the command with ONE line on stderr, no traceback: exit status 2
+for a bad option, file or folder (nothing written), 1 for a failed check or a diverged run, 130 / 143
+when SIGINT / SIGTERM stopped a training run (after saving a checkpoint).
+"""
 from __future__ import annotations
 
 import argparse
 import datetime
 import json
+import signal
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import __version__, options
 
-# Options of `minigan train` that map one-to-one onto config keys. Their argparse default is
-# None so that --resume can tell "given again" from "not given" (config.json supplies the rest).
-TRAIN_OPTIONS = [
-    ("--dataset", str, "ring8 | grid25 | digits | mnist | fashion-mnist (default: digits, embedded, no download)"),
-    ("--arch", str, "mlp2d | mlp | dcgan | convd (default depends on the dataset; dcgan on 28x28 is dcgan28)"),
-    ("--loss", str, "nonsaturating | minimax | lsgan | hinge | wasserstein"),
-    ("--steps", int, "the run's TOTAL number of generator steps"),
-    ("--batch-size", int, "batch size"),
-    ("--seed", int, "random seed (same seed, same backend: same result)"),
-    ("--backend", str, "numpy | cupy"),
-    ("--lr-g", float, "generator learning rate (Adam)"),
-    ("--lr-d", float, "discriminator learning rate (Adam)"),
-    ("--beta1", float, "Adam beta1"),
-    ("--beta2", float, "Adam beta2"),
-    ("--d-steps", int, "discriminator steps per generator step"),
-    ("--pack", int, "PacGAN packing: D judges this many samples at once"),
-    ("--clip", float, "clip each model's global gradient norm to this value"),
-    ("--z-dim", int, "noise dimension"),
-    ("--width", int, "architecture width (hidden units or base channels)"),
-    ("--output-scale", float, "fixed gain on the toy generator's output (arch mlp2d only)"),
-    ("--z-categories", int, "make z's first coordinate a one-hot code over this many equal-mass categories "
-                            "(mixture of generators; arch mlp2d only; 0: off)"),
-    ("--z-noise-scale", float, "scale of the other noise coordinates beside --z-categories' code (arch mlp2d only)"),
-    ("--ema", float, "keep an exponential moving average of G's weights with this decay (e.g. 0.999)"),
-    ("--r1", float, "R1 penalty weight gamma: gamma/2 * mean |dD/dx|^2 on real data (0: off)"),
-    ("--lr-schedule", str, "constant | linear (decay both learning rates to 0 over --steps)"),
-    ("--log-every", int, "steps between history rows"),
-    ("--checkpoint-every", int, "steps between checkpoints"),
-    ("--frames", int, "frames of the fixed-noise grid in progress.gif (0: none)"),
-    ("--data-dir", str, "folder with the MNIST / Fashion-MNIST IDX files (default: the user cache folder)"),
-]
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (argparse prints the usage block first)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: expected an integer >= 1")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="minigan", description="A from-scratch GAN library on NumPy or CuPy.")
+    parser = Parser(prog="minigan", description="A from-scratch GAN library on NumPy or CuPy.")
     parser.add_argument("--version", action="version", version=f"minigan {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = sub.add_parser("train", help="train a GAN into a run folder")
-    for flag, kind, text in TRAIN_OPTIONS:
-        train.add_argument(flag, type=kind, default=None, help=text)
+    options.add_arguments(train)
     train.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<dataset>-<date>-<time>)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out until --steps")
-    train.add_argument("--threads", type=int, default=None,
+    train.add_argument("--threads", type=positive_int, default=None,
                        help="BLAS threads (on a busy machine, 1 can be several times faster than the default)")
-    train.add_argument("--download", action="store_true", default=None,
-                       help="download missing MNIST / Fashion-MNIST files (checksums verified)")
 
     sample = sub.add_parser("sample", help="draw samples from a trained run")
     sample.add_argument("run_dir", type=Path)
-    sample.add_argument("-n", type=int, default=64, help="number of samples")
+    sample.add_argument("-n", type=int, default=64, help="number of samples (>= 1)")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", type=Path, required=True, help="FILE.npy (float32 arrays) or FILE.png (picture)")
     evaluate = sub.add_parser("evaluate", help="score a run's samples beside real held-out data")
     evaluate.add_argument("run_dir", type=Path)
-    evaluate.add_argument("-n", type=int, default=None, help="number of generated samples (default: as many as "
+    evaluate.add_argument("-n", type=positive_int, default=None, help="number of generated samples (default: as many as "
                                                              "the held-out real images; 2,500 for 2-D data)")
     evaluate.add_argument("--seed", type=int, default=0)
+
+    check = sub.add_parser("check", help="verify this installation: gradients of every layer and loss, Adam, "
+                                         "a short training (and on CuPy, every layer against NumPy)")
+    check.add_argument("--backend", choices=["numpy", "cupy"], default="numpy")
 
     bench = sub.add_parser("bench", help="milliseconds per training iteration, beside PyTorch if installed")
     bench.add_argument("--arch", choices=["mlp", "dcgan28", "all"], default="all")
     bench.add_argument("--backend", choices=["numpy", "cupy"], default=None)
-    bench.add_argument("--batch", type=int, default=64)
-    bench.add_argument("--threads", type=int, default=None, help="BLAS (and PyTorch) threads")
-    bench.add_argument("--rounds", type=int, default=7, help="timed rounds (the median is reported)")
+    bench.add_argument("--batch", type=positive_int, default=64)
+    bench.add_argument("--threads", type=positive_int, default=None, help="BLAS (and PyTorch) threads")
+    bench.add_argument("--rounds", type=positive_int, default=7, help="timed rounds (the median is reported)")
     bench.add_argument("--memory", action="store_true",
                        help="also measure peak memory of 5 iterations, each framework in a fresh process (CPU)")
     bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -83,27 +76,25 @@ def build_parser() -> argparse.ArgumentParser:
 BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _given(args) -> dict:
-    """The train options given on the command line, as config keys."""
-    keys = [flag[2:].replace("-", "_") for flag, _, _ in TRAIN_OPTIONS] + ["download"]
-    return {k: getattr(args, k) for k in keys if getattr(args, k) is not None}
-
-
 def cmd_train(args) -> int:
     use_blas_threads(args.threads)
-    from .run import default_config, read_config, train_run
+    from .run import read_config, train_run
 
-    given = _given(args)
+    given = options.given(args)
+    sources = dict.fromkeys(given, "command line")
     if args.resume:
         if args.out is None:
-            raise ValueError("--resume needs --out RUN_DIR (the run to continue)")
-        config = {**read_config(args.out), **given}
+            raise options.OptionError("--resume needs --out RUN_DIR (the run to continue)")
+        saved = read_config(args.out)
+        options.check_resume(saved, given)
+        config = options.validate({**saved, **given}, {**dict.fromkeys(saved, str(args.out / "config.json")),
+                                                       **sources})
     else:
-        config = {**default_config(given.get("dataset", "digits")), **given}
+        config = options.validate(options.make_config(given), sources)
         if args.out is None:
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
             args.out = Path("runs") / f"{config['dataset']}-{stamp}"
-    print(f"run folder: {args.out}")
+    print(f"run folder: {args.out}", flush=True)
     metrics = train_run(config, args.out, resume=args.resume)
     shown = {k: v for k, v in metrics.items() if not isinstance(v, list)}
     print("metrics:", json.dumps(shown))
@@ -138,6 +129,12 @@ def use_blas_threads(threads) -> None:
         os.execv(sys.executable, [sys.executable, "-m", "minigan", *sys.argv[1:]])
 
 
+def cmd_check(args) -> int:
+    from .check import run_check
+
+    return run_check(args.backend)
+
+
 def cmd_bench(args) -> int:
     use_blas_threads(args.threads)
     from . import backend
@@ -162,18 +159,52 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _terminate(signum, frame):
+    """SIGTERM outside a training loop: stop as Ctrl-C would, with one line and no traceback."""
+    from .interrupts import Interrupted
+
+    raise Interrupted(signum, "stopped by SIGTERM")
+
+
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version or a usage error (already printed): its status
+        return exc.code
     if args.command is None:
         parser.print_help()
         return 0
+    from .backend import BackendUnavailable
+    from .interrupts import Interrupted
     from .io import CheckpointError
     from .train import TrainingDiverged
 
+    commands = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "check": cmd_check,
+                "bench": cmd_bench}
+    previous = signal.signal(signal.SIGTERM, _terminate) if _in_main_thread() else None
     try:
-        commands = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "bench": cmd_bench}
         return commands[args.command](args)
-    except (ValueError, FileNotFoundError, CheckpointError, TrainingDiverged) as exc:
+    except Interrupted as exc:
+        print(f"minigan {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print(f"minigan {args.command}: interrupted (Ctrl-C)", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except TrainingDiverged as exc:
         print(f"minigan {args.command}: error: {exc}", file=sys.stderr)
-        return 2 if not isinstance(exc, TrainingDiverged) else 1
+        return 1
+    except (ValueError, OSError, CheckpointError, BackendUnavailable) as exc:
+        # ValueError: a bad option, config, data file or checkpoint; OSError: a file or folder that
+        # cannot be read or written; BackendUnavailable: CuPy or a GPU missing.
+        print(f"minigan {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()

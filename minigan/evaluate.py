@@ -1,42 +1,59 @@
 """`minigan evaluate RUN_DIR`: score a run's samples, with the real-data reference beside them.
 
-2-D runs: the PacGAN protocol (modes captured, high-quality fraction, reverse KL) on 2,500 samples.
-Image runs: a classifier built from minigan's own layers (trained once on the run's real data,
-then cached) gives coverage, KL to uniform, classifier score, Fréchet distance and k-NN
-precision/recall. The real images are split in two halves by a seeded shuffle: a *reference*
-half that every score is measured against, and a *held-out* half scored exactly like the
-generated samples, so the "real" column shows what a perfect generator would get.
+2-D runs: the mixture protocol (modes captured, high-quality fraction, reverse KL) on 2,500 samples.
+Image runs: a classifier built from minigan's own layers (trained once on the data set, then
+cached) gives coverage, KL to uniform, classifier score, Fréchet distance and k-NN
+precision/recall, for the generated samples and, scored exactly alike, for real images G never
+saw, so the "real" column shows what a perfect generator would get:
+  - a run trained with ``--holdout F`` compares against its held-out images (the last round(F N) of
+    the canonical order) with its training images as the reference, and adds the memorisation
+    check: the mean distance from each generated sample, and from each held-out image, to its
+    nearest training image (a G that copies its training set scores far below the held-out images);
+  - otherwise the images are split in two halves by a seeded shuffle: a reference half and a
+    held-out half (G trained on both, so this column is no memorisation check).
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from .data import TOY_SETS
 from .io import write_json
-from .run import load_run, real_images
+from .run import is_points, load_run, real_images, split_holdout
+
+
+def _reference_and_held_out(config: dict, images, seed: int):
+    """(reference images, held-out images, training images or None) as the module docstring says."""
+    import numpy as np  # host-side bookkeeping of the real images
+
+    if config.get("holdout"):
+        (train, _), (held_out, _) = split_holdout(config, images, images)
+        return train, held_out, train
+    order = np.random.default_rng(seed).permutation(len(images))
+    half = len(images) // 2
+    return images[order[:half]], images[order[half:]], None
 
 
 def evaluate_run(run_dir, n: int | None = None, seed: int = 0, log=print) -> dict:
     """Evaluate the run in ``run_dir``; merge the figures into its metrics.json and return them."""
-    import numpy as np  # host-side bookkeeping of the real images
-
-    from .metrics import evaluate_toy, evaluate_images, format_table, load_or_train_classifier
+    from .metrics import evaluate_images, evaluate_toy, format_table, load_or_train_classifier, nearest_distance
 
     run_dir = Path(run_dir)
     config, gan = load_run(run_dir)
-    if config["dataset"] in TOY_SETS:
+    if is_points(config):
         figures = evaluate_toy(gan.sample(n or 2500, seed=seed), config["dataset"])
         log("  ".join(f"{k} {v:.4g}" for k, v in figures.items() if isinstance(v, (int, float))))
         key = "mixture"
     else:
         images, labels = real_images(config, log)
         classifier, _ = load_or_train_classifier(config["dataset"], images, labels, log=log)
-        order = np.random.default_rng(seed).permutation(len(images))
-        half = len(images) // 2
-        reference, held_out = images[order[:half]], images[order[half:]]
+        reference, held_out, train = _reference_and_held_out(config, images, seed)
         n = min(n or len(held_out), len(held_out))
-        figures = evaluate_images(gan.sample(n, seed=seed), held_out[:n], reference, classifier)
+        samples = gan.sample(n, seed=seed)
+        figures = evaluate_images(samples, held_out[:n], reference, classifier)
+        if train is not None:
+            figures["generated"]["nearest_train_distance"] = nearest_distance(samples, train)
+            figures["real"]["nearest_train_distance"] = nearest_distance(held_out[:n], train)
+            figures["holdout"] = config["holdout"]
         log(format_table(figures))
         key = "images"
     path = run_dir / "metrics.json"

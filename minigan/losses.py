@@ -13,14 +13,11 @@ so exp only ever sees values <= 0: nothing overflows, even for |x| = 1e4.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 from . import backend
 from .layers import sigmoid
-
-GENERATOR_KINDS = ("minimax", "nonsaturating", "lsgan", "hinge", "wasserstein")
-# The discriminator's loss is the same BCE whichever of the two original generator
-# losses is used, so those names are accepted too: a trainer can pass one kind to both.
-DISCRIMINATOR_KINDS = ("bce", "minimax", "nonsaturating", "lsgan", "hinge", "wasserstein")
-
 
 def _check_logits(x, where: str, name: str = "logits") -> None:
     """Raise ValueError unless x is a floating-point array of shape (N,) or (N, 1) with N >= 1."""
@@ -29,11 +26,6 @@ def _check_logits(x, where: str, name: str = "logits") -> None:
         raise ValueError(f"{where}: expected {name} of shape (N,) or (N, 1) with N >= 1, got {shape}")
     if x.dtype.kind != "f":
         raise ValueError(f"{where}: expected floating-point {name}, got {x.dtype}")
-
-
-def _check_kind(kind: str, allowed: tuple, where: str) -> None:
-    if kind not in allowed:
-        raise ValueError(f"{where}: unknown loss kind {kind!r}; expected one of {allowed}")
 
 
 def bce_with_logits(logits, targets):
@@ -113,26 +105,16 @@ def discriminator_loss(real_logits, fake_logits, kind: str = "bce"):
 # so BatchNorm sees each batch alone) uses the two halves below.
 def discriminator_loss_real(real_logits, kind: str = "bce"):
     """The real-batch term of ``discriminator_loss``: (value, dL/dreal_logits). See its table."""
-    return _discriminator_term(real_logits, kind, real=True)
+    term = _kind(kind, "discriminator_loss", DISCRIMINATOR_ALIASES).real
+    _check_logits(real_logits, "discriminator_loss", "real_logits")
+    return term(real_logits)
 
 
 def discriminator_loss_fake(fake_logits, kind: str = "bce"):
     """The fake-batch term of ``discriminator_loss``: (value, dL/dfake_logits). See its table."""
-    return _discriminator_term(fake_logits, kind, real=False)
-
-
-def _discriminator_term(logits, kind: str, real: bool):
-    """One batch's term: D pushes real logits up (target 1, sign -1) and fake ones down (target 0, sign +1)."""
-    _check_kind(kind, DISCRIMINATOR_KINDS, "discriminator_loss")
-    _check_logits(logits, "discriminator_loss", "real_logits" if real else "fake_logits")
-    target, sign = (1.0, -1) if real else (0.0, +1)
-    if kind == "lsgan":
-        return _squared_error(logits, target)
-    if kind == "hinge":
-        return _hinge(logits, sign)
-    if kind == "wasserstein":
-        return _mean(logits, sign)
-    return bce_with_logits(logits, target)
+    term = _kind(kind, "discriminator_loss", DISCRIMINATOR_ALIASES).fake
+    _check_logits(fake_logits, "discriminator_loss", "fake_logits")
+    return term(fake_logits)
 
 
 def generator_loss(fake_logits, kind: str = "nonsaturating"):
@@ -153,14 +135,65 @@ def generator_loss(fake_logits, kind: str = "nonsaturating"):
     (sigmoid(x) - 1)/N is near -1/N there. Both losses push D(G(z)) the same way and share
     their fixed points; only the gradient's size differs.
     """
-    where = "generator_loss"
-    _check_kind(kind, GENERATOR_KINDS, where)
-    _check_logits(fake_logits, where, "fake_logits")
-    if kind == "minimax":
-        value, grad = bce_with_logits(fake_logits, 0.0)  # bce(x, 0) = softplus(x) = -log(1 - D(x))
-        return -value, -grad
-    if kind == "nonsaturating":
-        return bce_with_logits(fake_logits, 1.0)  # bce(x, 1) = softplus(-x) = -log D(x)
-    if kind == "lsgan":
-        return _squared_error(fake_logits, 1.0)
-    return _mean(fake_logits, -1)  # hinge and wasserstein
+    _check_logits(fake_logits, "generator_loss", "fake_logits")
+    return _kind(kind, "generator_loss").generator(fake_logits)
+
+
+# -- the table of loss kinds ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class LossKind:
+    """One loss kind: D's real-batch term, D's fake-batch term and G's loss, each a function
+    logits -> (value, dL/dlogits) with the conventions of this module."""
+    real: Callable
+    fake: Callable
+    generator: Callable
+    description: str = ""
+
+
+def _bce_real(x):
+    return bce_with_logits(x, 1.0)  # softplus(-r) = -log D(r)
+
+
+def _bce_fake(x):
+    return bce_with_logits(x, 0.0)  # softplus(f) = -log(1 - D(f))
+
+
+def _minimax_generator(x):
+    value, grad = bce_with_logits(x, 0.0)  # bce(x, 0) = softplus(x) = -log(1 - D(x))
+    return -value, -grad
+
+
+LOSSES: dict[str, LossKind] = {
+    "nonsaturating": LossKind(_bce_real, _bce_fake, _bce_real, "G minimises -log D(G(z))"),
+    "minimax": LossKind(_bce_real, _bce_fake, _minimax_generator, "G minimises log(1 - D(G(z)))"),
+    "lsgan": LossKind(lambda x: _squared_error(x, 1.0), lambda x: _squared_error(x, 0.0),
+                      lambda x: _squared_error(x, 1.0), "least squares on D's raw output (Mao et al.)"),
+    "hinge": LossKind(lambda x: _hinge(x, -1), lambda x: _hinge(x, +1), lambda x: _mean(x, -1),
+                      "D: hinge margins of 1; G: -mean D(G(z))"),
+    "wasserstein": LossKind(lambda x: _mean(x, -1), lambda x: _mean(x, +1), lambda x: _mean(x, -1),
+                            "critic: mean f - mean r; G: -mean f"),
+}
+# The discriminator's loss is the same BCE for both original generator losses, so D also accepts "bce".
+DISCRIMINATOR_ALIASES = {"bce": "nonsaturating"}
+GENERATOR_KINDS = tuple(LOSSES)  # the kinds defined here (``register_loss`` adds more)
+DISCRIMINATOR_KINDS = tuple(DISCRIMINATOR_ALIASES) + GENERATOR_KINDS
+
+
+def register_loss(name: str, kind: LossKind, replace: bool = False) -> LossKind:
+    """Add a loss kind to the table; ``minigan train --loss NAME`` then offers it."""
+    if name in LOSSES and not replace:
+        raise ValueError(f"a loss kind named {name!r} is already registered")
+    LOSSES[name] = kind
+    return kind
+
+
+def unregister_loss(name: str) -> None:
+    LOSSES.pop(name, None)
+
+
+def _kind(kind: str, where: str, aliases: dict | None = None) -> LossKind:
+    name = (aliases or {}).get(kind, kind)
+    if name not in LOSSES:
+        raise ValueError(f"{where}: unknown loss kind {kind!r}; expected one of "
+                         f"{tuple(aliases or ()) + tuple(LOSSES)}")
+    return LOSSES[name]

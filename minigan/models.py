@@ -1,6 +1,7 @@
 """Ready generator/discriminator pairs, built from minigan's layers.
 
-``build(arch, data_shape, z_dim, pack)`` returns ``(G, D)``:
+``build(arch, data_shape, z_dim, pack, **options)`` returns ``(G, D)`` for an architecture of the
+registry ``ARCHITECTURES`` (one ``Architecture`` entry each; ``register`` adds one):
   G maps noise (N, z_dim) to data of shape (N, *data_shape);
   D maps a batch of ``pack`` samples glued together (PacGAN) to logits (N / pack, 1).
 Packing reshapes (N, C, ...) to (N / pack, pack * C, ...): for 2-D points the
@@ -17,8 +18,8 @@ shrink nor blow up layer after layer, so G reaches the grid's +-4 from the start
            scaled by 0.1 at init (D then resolves the narrow blobs far sooner).
   "mlp"    the seed MLP GAN: G z -> 256 -> 512 -> 1024 (each Dense -> LeakyReLU 0.2 -> BN)
            -> Dense prod(data_shape) -> tanh; D prod(data_shape) -> 512 -> 256 (LeakyReLU 0.2) -> 1.
-  "dcgan"  images whose side is a multiple of 4 (28x28 gives "dcgan28" of DESIGN.md, 8x8 the small
-           conv pair for the embedded digits): G z -> Dense 2c*(H/4)*(W/4) -> BN1d -> ReLU ->
+  "dcgan"  images whose side is a multiple of 4 (on 28x28 it is the benchmark network "dcgan28",
+           also registered under that name; on 8x8 the small conv pair for the embedded digits): G z -> Dense 2c*(H/4)*(W/4) -> BN1d -> ReLU ->
            reshape -> ConvT(2c -> c, k4 s2 p1) -> BN2d -> ReLU -> ConvT(c -> C, k4 s2 p1) -> tanh;
            D Conv(C -> c, k4 s2 p1) -> LeakyReLU 0.2 -> Conv(c -> 2c, k4 s2 p1) -> BN2d -> LeakyReLU
            -> Flatten -> Dense 1; c = 64 unless ``width`` says otherwise. A layer that feeds a
@@ -30,14 +31,12 @@ shrink nor blow up layer after layer, so G reaches the grid's +-4 from the start
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Callable
 
 from .layers.conv_ops import conv_out_size
 from .layers import (BatchNorm1d, BatchNorm2d, CodedDense, Conv2d, ConvTranspose2d, Dense, Flatten, LeakyReLU,
                      ReLU, Reshape, Scale, Sequential, Tanh, dcgan_init)
-
-ARCHS = ("mlp2d", "mlp", "dcgan", "convd")
-# Options only mlp2d takes, with the value that leaves them off.
-MLP2D_OPTIONS = {"output_scale": 1.0, "z_categories": 0, "z_noise_scale": 1.0}
 
 
 def mlp2d(z_dim: int, pack: int = 1, width: int = 256, depth: int = 3, output_scale: float = 1.0,
@@ -93,8 +92,7 @@ def dcgan(data_shape, z_dim: int = 100, pack: int = 1, width: int = 64):
 
     G: (N, z_dim) -> (N, C, H, W) in [-1, 1];  D: (N/pack, pack*C, H, W) -> (N/pack, 1).
     """
-    if len(data_shape) != 3 or data_shape[1] % 4 or data_shape[2] % 4:
-        raise ValueError(f"dcgan needs images (C, H, W) with H and W multiples of 4, got data shape {data_shape}")
+    _sides_multiple_of_4("dcgan", data_shape)
     C, H, W = data_shape
     h, w, c = H // 4, W // 4, width
     G = Sequential(
@@ -112,38 +110,116 @@ def dcgan(data_shape, z_dim: int = 100, pack: int = 1, width: int = 64):
 
 def convd(data_shape, z_dim: int = 100, pack: int = 1):
     """MLP generator, conv discriminator. G: (N, z_dim) -> (N, C, H, W); D: (N/pack, pack*C, H, W) -> (N/pack, 1)."""
-    if len(data_shape) != 3:
-        raise ValueError(f"convd needs images (C, H, W), got data shape {data_shape}")
+    _three_halvings("convd", data_shape)
     G, _ = mlp(data_shape, z_dim, pack)
     C, H, W = data_shape
     layers, channels = [], C * pack
     for out_ch in (32, 64, 128):
-        if min(H, W) + 2 < 4:
-            raise ValueError(f"convd: images {data_shape} are too small for three stride-2 convolutions")
         layers += [Conv2d(channels, out_ch, 4, 2, 1), LeakyReLU(0.2)]
         channels, H, W = out_ch, conv_out_size(H, 4, 2, 1), conv_out_size(W, 4, 2, 1)
     D = Sequential(*layers, Flatten(), Dense(channels * H * W, 1))
     return G, D
 
 
+# -- the registry ----------------------------------------------------------------
+def _points(arch: str, data_shape) -> None:
+    if tuple(data_shape) != (2,):
+        raise ValueError(f"arch {arch!r} is for 2-D points, not samples of shape {tuple(data_shape)}")
+
+
+def _images(arch: str, data_shape) -> None:
+    if len(data_shape) != 3:
+        raise ValueError(f"arch {arch!r} is for images (C, H, W), not samples of shape {tuple(data_shape)}")
+
+
+def _sides_multiple_of_4(arch: str, data_shape) -> None:
+    _images(arch, data_shape)
+    if data_shape[1] % 4 or data_shape[2] % 4:
+        raise ValueError(f"arch {arch!r} needs images whose sides are multiples of 4, not {tuple(data_shape)}")
+
+
+def _28x28(arch: str, data_shape) -> None:
+    _images(arch, data_shape)
+    if tuple(data_shape[1:]) != (28, 28):
+        raise ValueError(f"arch {arch!r} is dcgan on 28x28 images (the benchmark network), not on "
+                         f"{tuple(data_shape)}; use --arch dcgan for other sizes")
+
+
+def _three_halvings(arch: str, data_shape) -> None:
+    _images(arch, data_shape)
+    side = min(data_shape[1:])
+    for _ in range(3):
+        if side + 2 < 4:
+            raise ValueError(f"arch {arch!r}: images {tuple(data_shape)} are too small for three stride-2 "
+                             f"convolutions")
+        side = conv_out_size(side, 4, 2, 1)
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """One ready architecture.
+
+    build(data_shape, z_dim, pack, **options) -> (G, D); options: the names of the ``minigan train``
+    options it takes besides z_dim and pack (passed on when set); check(name, data_shape) raises
+    ValueError when the data do not fit it; dcgan_init: apply the DCGAN initialisation after building.
+    """
+    name: str
+    build: Callable
+    options: tuple = ()
+    check: Callable = _images
+    dcgan_init: bool = True
+    description: str = ""
+
+
+ARCHITECTURES: dict[str, Architecture] = {}
+
+
+def register(arch: Architecture, replace: bool = False) -> Architecture:
+    """Add ``arch`` to the registry (``replace=True`` to overwrite an entry of the same name)."""
+    if arch.name in ARCHITECTURES and not replace:
+        raise ValueError(f"an architecture named {arch.name!r} is already registered")
+    ARCHITECTURES[arch.name] = arch
+    return arch
+
+
+def unregister(name: str) -> None:
+    ARCHITECTURES.pop(name, None)
+
+
+def get(name: str) -> Architecture:
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {name!r}: expected one of {tuple(ARCHITECTURES)}")
+    return ARCHITECTURES[name]
+
+
+register(Architecture("mlp2d", lambda data_shape, z_dim, pack, **o: mlp2d(z_dim, pack, **o),
+                      ("width", "output_scale", "z_categories", "z_noise_scale"), _points, dcgan_init=False,
+                      description="toy MLP pair for 2-D points"))
+register(Architecture("mlp", mlp, description="the seed MLP GAN"))
+register(Architecture("dcgan", dcgan, ("width",), _sides_multiple_of_4,
+                      description="DCGAN, two stride-2 stages (images whose sides are multiples of 4)"))
+register(Architecture("dcgan28", dcgan, ("width",), _28x28, description="dcgan on 28x28 images"))
+register(Architecture("convd", convd, description="MLP generator, conv discriminator"))
+
+
 def build(arch: str, data_shape, z_dim: int, pack: int = 1, **options):
-    """Build ``(G, D)`` for ``arch`` (one of ARCHS), initialised as the module docstring says."""
-    if arch == "mlp2d":
-        if tuple(data_shape) != (2,):
-            raise ValueError(f"arch 'mlp2d' is for 2-D points, got data shape {tuple(data_shape)}")
-        return mlp2d(z_dim, pack, **options)
-    toy_only = sorted(set(options) & set(MLP2D_OPTIONS))
-    if toy_only:
-        are = "is an option" if len(toy_only) == 1 else "are options"
-        raise ValueError(f"{' and '.join(toy_only)} {are} of arch 'mlp2d' only, not of {arch!r}")
-    if arch == "mlp":
-        G, D = mlp(data_shape, z_dim, pack)
-    elif arch == "dcgan":
-        G, D = dcgan(data_shape, z_dim, pack, **options)
-    elif arch == "convd":
-        G, D = convd(data_shape, z_dim, pack)
-    else:
-        raise ValueError(f"unknown architecture {arch!r}: expected one of {ARCHS}")
-    dcgan_init(G)
-    dcgan_init(D)
+    """Build ``(G, D)`` for the registered architecture ``arch``, initialised as the module docstring says.
+
+    ``options``: the architecture's options (``Architecture.options``) and any other keyword its
+    builder takes. Raises ValueError when the data do not fit the architecture, or for an option
+    that another architecture takes and this one does not.
+    """
+    entry = get(arch)
+    entry.check(arch, tuple(data_shape))
+    # Options of other architectures are refused by name; anything else (e.g. mlp2d's depth) goes to the builder.
+    known = {name for a in ARCHITECTURES.values() for name in a.options}
+    foreign = sorted((set(options) & known) - set(entry.options))
+    if foreign:
+        takes = f"it takes {', '.join(entry.options)}" if entry.options else "it takes none"
+        raise ValueError(f"arch {arch!r} does not take the option{'s' if len(foreign) > 1 else ''} "
+                         f"{', '.join(foreign)} ({takes})")
+    G, D = entry.build(tuple(data_shape), z_dim, pack, **options)
+    if entry.dcgan_init:
+        dcgan_init(G)
+        dcgan_init(D)
     return G, D

@@ -38,13 +38,10 @@ def check_sample_wise(D) -> None:
 def input_gradient(D, x):
     """g = dD(x_i)/dx_i for every row: (N, ...) -> (N, ...), one backward pass of d(sum_i D(x_i))/dx.
 
-    Leaves D computing parameter gradients and no input gradient (the discriminator step's setting).
+    D's parameter gradients are left untouched (the backward pass asks for none).
     """
-    D.requires_param_grads(False).requires_input_grad(True)
     D(x)
-    g = D.backward(backend.get_array_module(x).ones((x.shape[0], 1), dtype=x.dtype))
-    D.requires_param_grads(True).requires_input_grad(False)
-    return g
+    return D.backward(backend.get_array_module(x).ones((x.shape[0], 1), dtype=x.dtype), param_grads=False)
 
 
 def r1_penalty(D, x, gamma: float, step: float = 1e-2) -> float:
@@ -54,7 +51,6 @@ def r1_penalty(D, x, gamma: float, step: float = 1e-2) -> float:
        accumulate (call it between zero_grad and the optimiser step, like any other loss term).
     x: (N, ...) real batch, exactly as D takes it (packed, for PacGAN).
     step: length of the longest finite-difference step h * ||g_i|| (in the units of x).
-    On return D computes parameter gradients and no input gradient (the discriminator step's setting).
     """
     xp = backend.get_array_module(x)
     n = x.shape[0]
@@ -70,5 +66,5 @@ def r1_penalty(D, x, gamma: float, step: float = 1e-2) -> float:
     c = gamma / (2 * h * n)
     D(xp.concatenate([x + h * g, x - h * g]))
     upstream = xp.concatenate([xp.full((n, 1), c, dtype=x.dtype), xp.full((n, 1), -c, dtype=x.dtype)])
-    D.backward(upstream)
+    D.backward(upstream, input_grad=False)
     return value

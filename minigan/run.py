@@ -1,6 +1,6 @@
 """Run folders: train a GAN from a config, checkpoint it, resume it, sample from it.
 
-A run folder holds (DESIGN.md, "Trainer, command line and run folders"):
+A run folder holds:
   config.json      every option needed to rebuild the models and continue
   checkpoint.npz   both models, both optimisers, the step, the RNG state (no pickle)
   history.csv      one row of figures per logged step
@@ -18,78 +18,54 @@ import sys
 import time
 from pathlib import Path
 
-from . import backend
-from .data import TOY_SETS, load_digits, sample_toy, toy_means
+from . import backend, data, options
+from .interrupts import Interrupted, deferred_signals, pending, signal_name
 from .io import CheckpointError, load_arrays, save_arrays, write_json, write_text
-from .models import MLP2D_OPTIONS, build
+from .models import build
 from .train import GAN, TrainingDiverged
 
 HISTORY_FIELDS = ("step", "loss_d", "loss_g", "d_real", "d_fake_before", "d_fake_after", "grad_norm_d",
                   "grad_norm_g", "seconds")
 
-# Options every run has; per-dataset defaults below override these.
-BASE_CONFIG = dict(dataset="digits", arch="dcgan", loss="nonsaturating", steps=2000, batch_size=64, seed=0,
-                   backend="numpy", lr_g=2e-4, lr_d=2e-4, beta1=0.5, beta2=0.999, d_steps=1, pack=1, clip=None,
-                   z_dim=100, width=None, output_scale=1.0, z_categories=0, z_noise_scale=1.0,
-                   lr_schedule="constant", log_every=10, checkpoint_every=500, ema=None, r1=0.0, data_dir=None,
-                   download=False, frames=40)
-DATASET_DEFAULTS = {
-    # Toy mixtures: a narrow MLP pair, PacGAN packing 2, many cheap steps, and a decaying
-    # learning rate so that G settles precisely on the 0.01-wide (ring) / 0.05-wide (grid) modes.
-    # Adam with beta1 = 0 (no momentum, as in SNGAN / StyleGAN2) raised the high-quality fraction on
-    # both sets (ring 89 -> 94 %, grid 43 -> 75 %; the README's ablation table).
-    "ring8": dict(arch="mlp2d", steps=16000, batch_size=256, z_dim=8, width=64, lr_g=2e-3, lr_d=2e-3, pack=2,
-                  beta1=0.0, lr_schedule="linear", log_every=50, checkpoint_every=4000),
-    # On the grid G is a mixture of 256 generators (mlp2d's z_categories; the other noise scaled by
-    # 0.1): it can jump between the 25 modes instead of drawing bridges of samples between them. Its
-    # output gain of 2 (output_scale) lets it span the +-4 grid sooner, and sampling from an average
-    # of G's weights (ema) settles the last wandering categories on their modes. README: toy mixtures.
-    "grid25": dict(arch="mlp2d", steps=16000, batch_size=256, z_dim=8, width=64, lr_g=2e-3, lr_d=2e-3, pack=2,
-                   beta1=0.0, output_scale=2.0, z_categories=256, z_noise_scale=0.1, ema=0.999,
-                   lr_schedule="linear", log_every=50, checkpoint_every=4000),
-    # 8x8 digits: a narrow DCGAN (2 stride-2 stages: 2x2 -> 4x4 -> 8x8) at a brisk, decaying
-    # learning rate gives recognisable digits of every class in about two minutes on 2 cores.
-    "digits": dict(arch="dcgan", steps=8000, batch_size=64, z_dim=32, width=32, lr_g=5e-4, lr_d=5e-4,
-                   lr_schedule="linear", log_every=20, checkpoint_every=1000),
-    # 28x28 images: DESIGN.md's dcgan28 with the DCGAN paper's Adam settings.
-    "mnist": dict(arch="dcgan", steps=5000, batch_size=64, z_dim=100, width=64, lr_schedule="linear",
-                  log_every=20, checkpoint_every=500),
-    "fashion-mnist": dict(arch="dcgan", steps=5000, batch_size=64, z_dim=100, width=64, lr_schedule="linear",
-                          log_every=20, checkpoint_every=500),
-}
-IMAGE_SETS = ("digits", "mnist", "fashion-mnist")
-DATASETS = tuple(DATASET_DEFAULTS)
 
-
-def default_config(dataset: str) -> dict:
-    if dataset not in DATASET_DEFAULTS:
-        raise ValueError(f"unknown dataset {dataset!r}: expected one of {DATASETS}")
-    return {**BASE_CONFIG, **DATASET_DEFAULTS[dataset], "dataset": dataset}
+def is_points(config: dict) -> bool:
+    """True for a 2-D mixture run, False for an image run."""
+    return data.get(config["dataset"]).kind == "points"
 
 
 # -- data ----------------------------------------------------------------------
 def real_images(config: dict, log=print):
-    """(images, labels) of an image data set as NumPy arrays: float32 (N, C, H, W) in [-1, 1], int64 (N,)."""
-    name = config["dataset"]
-    if name == "digits":
-        return load_digits()
-    if name in ("mnist", "fashion-mnist"):
-        from .data import load_mnist
+    """(images, labels) of the run's image data set, ALL of it in its canonical order, as NumPy arrays:
+    float32 (N, C, H, W) in [-1, 1], int64 (N,)."""
+    dataset = data.get(config["dataset"])
+    if dataset.kind != "images":
+        raise ValueError(f"data set {dataset.name!r} is not a set of images")
+    return dataset.load(data_dir=config.get("data_dir"), download=bool(config.get("download")), log=log)
 
-        images, labels, _ = load_mnist(name, "train", data_dir=config.get("data_dir"),
-                                       download=bool(config.get("download")), log=log)
-        return images, labels
-    raise ValueError(f"unknown image data set {name!r}: expected one of {IMAGE_SETS}")
+
+def holdout_count(config: dict, n: int) -> int:
+    """How many of the n images --holdout keeps out of training: the last round(holdout * n)."""
+    return round(config.get("holdout", 0.0) * n)
+
+
+def split_holdout(config: dict, images, labels):
+    """((train images, train labels), (held-out images, held-out labels)): the last
+    round(holdout * N) images in the canonical order are held out."""
+    cut = len(images) - holdout_count(config, len(images))
+    if cut < 1:
+        raise ValueError(f"--holdout {config['holdout']} leaves no training image of {len(images)}")
+    return (images[:cut], labels[:cut]), (images[cut:], labels[cut:])
 
 
 def data_source(config: dict, log=print):
     """sample_real(rng, n): a real batch (n, *data_shape(config)) on the active backend."""
-    name = config["dataset"]
-    if name in TOY_SETS:
-        return lambda rng, n: backend.asarray(sample_toy(name, n, rng), dtype=backend.default_dtype())
-    if name not in IMAGE_SETS:
-        raise ValueError(f"unknown dataset {name!r}: expected one of {DATASETS}")
-    images = backend.asarray(real_images(config, log)[0], dtype=backend.default_dtype())
+    dataset = data.get(config["dataset"])
+    if dataset.kind == "points":
+        return lambda rng, n: backend.asarray(data.sample_toy(dataset.name, n, rng), dtype=backend.default_dtype())
+    (train, _), _ = split_holdout(config, *real_images(config, log))
+    if len(train) < config["batch_size"]:
+        raise ValueError(f"--batch-size {config['batch_size']}: expected at most the {len(train)} training images")
+    images = backend.asarray(train, dtype=backend.default_dtype())
     # Batches drawn without replacement within a batch, from the GAN's own generator: a
     # resumed run draws exactly the batches an unbroken run would.
     return lambda rng, n: images[backend.asarray(rng.choice(len(images), n, replace=False))]
@@ -97,33 +73,35 @@ def data_source(config: dict, log=print):
 
 def data_shape(config: dict):
     """The shape of one sample, without loading a data set."""
-    return (2,) if config["dataset"] in TOY_SETS else {"digits": (1, 8, 8)}.get(config["dataset"], (1, 28, 28))
+    return data.get(config["dataset"]).shape
 
 
 def build_gan(config: dict) -> GAN:
     """Models and optimisers as the config describes, initialised from config['seed']."""
     backend.use(config["backend"])
     backend.seed(config["seed"])
-    options = {"width": config["width"]} if config.get("width") else {}
-    # Options only mlp2d takes, passed on only when set (old config files lack them).
-    for key, off in MLP2D_OPTIONS.items():
-        if config.get(key, off) != off:
-            options[key] = config[key]
-    G, D = build(config["arch"], data_shape(config), config["z_dim"], config["pack"], **options)
-    return GAN(G, D, config["z_dim"], loss=config["loss"], lr_g=config["lr_g"], lr_d=config["lr_d"],
-               betas=(config["beta1"], config["beta2"]), d_steps=config["d_steps"], pack=config["pack"],
-               clip=config["clip"], seed=config["seed"], lr_schedule=config["lr_schedule"],
-               total_steps=config["steps"], ema=config.get("ema"), r1=config.get("r1", 0.0))
+    G, D = build(config["arch"], data_shape(config), config["z_dim"], config["pack"],
+                 **options.arch_options(config))
+    return GAN(G, D, **options.gan_arguments(config))
 
 
 def read_config(run_dir) -> dict:
-    """The config.json of a run folder."""
+    """The config.json of a run folder, checked (an old one gets the options it lacks at their defaults)."""
     import json
 
     path = Path(run_dir) / "config.json"
+    if not Path(run_dir).is_dir():
+        raise FileNotFoundError(f"{run_dir} is not a run folder: no such folder")
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir} is not a run folder: {path} is missing")
-    return json.loads(path.read_text())
+    try:
+        config = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise options.OptionError(f"{path} is not valid JSON ({exc}); expected the config.json minigan "
+                                  f"train wrote") from exc
+    if not isinstance(config, dict):
+        raise options.OptionError(f"{path} holds a {type(config).__name__}; expected a JSON object of options")
+    return options.validate(config, dict.fromkeys(config, str(path)))
 
 
 def restore(gan: GAN, run_dir) -> None:
@@ -175,9 +153,9 @@ def write_samples(gan: GAN, config: dict, path) -> None:
     from .viz import save_image_grid, save_scatter
 
     title = f"{config['dataset']} / {config['arch']}, step {gan.step}"
-    if config["dataset"] in TOY_SETS:
+    if is_points(config):
         points = gan.sample(2500, seed=fixed_noise_seed(config))
-        save_scatter(points, toy_means(config["dataset"]), path, title)
+        save_scatter(points, data.toy_means(config["dataset"]), path, title)
     else:
         save_image_grid(gan.sample(64, seed=fixed_noise_seed(config)), path, title)
 
@@ -187,7 +165,7 @@ def evaluate(gan: GAN, config: dict) -> dict:
     from .metrics import evaluate_toy
 
     figures = {"step": gan.step}
-    if config["dataset"] in TOY_SETS:
+    if is_points(config):
         result = evaluate_toy(gan.sample(2500, seed=fixed_noise_seed(config) + 1), config["dataset"])
         figures.update(result)
     return figures
@@ -209,11 +187,27 @@ def read_frames(run_dir: Path, upto_step: int) -> dict:
 
 
 # -- training ------------------------------------------------------------------
+def prepare_folder(run_dir: Path) -> None:
+    """Create the run folder (and its parents); a clear error when that is impossible."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, no permission, a read-only disk
+        raise OSError(f"cannot create the run folder {run_dir}: {exc.strerror or exc}") from exc
+    if not run_dir.is_dir():
+        raise OSError(f"cannot create the run folder {run_dir}: a file of that name is in the way")
+
+
 def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
-    """Train (or, with resume, continue) the run in ``run_dir`` until config['steps']; returns metrics."""
+    """Train (or, with resume, continue) the run in ``run_dir`` until config['steps']; returns metrics.
+
+    Everything that can fail on the user's input (the backend, the data, the models, the checkpoint)
+    is tried before the folder is created or any file in it written. SIGINT / SIGTERM during training
+    finish the step, save a checkpoint and raise ``Interrupted``.
+    """
     run_dir = Path(run_dir)
-    sample_real = data_source(config, log)  # before the folder exists: bad data leaves nothing behind
-    run_dir.mkdir(parents=True, exist_ok=True)
+    config = options.validate(config, {})
+    backend.use(config["backend"])
+    sample_real = data_source(config, log)
     gan = build_gan(config)
     if resume:
         restore(gan, run_dir)
@@ -222,8 +216,9 @@ def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
         log(f"resuming {run_dir} at step {gan.step} of {config['steps']}")
     else:
         history, frames = [], {}
+    prepare_folder(run_dir)
     write_json(run_dir / "config.json", config)
-    images = config["dataset"] in IMAGE_SETS
+    images = not is_points(config)
     frame_every = max(1, config["steps"] // max(1, config.get("frames") or 1))
     start_time = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
 
@@ -231,6 +226,13 @@ def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
 
     bar = tqdm(total=config["steps"], initial=gan.step, desc="train", unit="step", dynamic_ncols=True,
                disable=not sys.stderr.isatty())
+
+    def stop_if_asked():
+        signum = pending()
+        if signum is not None:
+            save_checkpoint(gan, run_dir, history, frames)
+            raise Interrupted(signum, f"stopped by {signal_name(signum)} at step {gan.step} of {config['steps']}; "
+                                      f"checkpoint saved. Continue with: minigan train --out {run_dir} --resume")
 
     def on_step(figures):
         bar.update(1)
@@ -244,15 +246,18 @@ def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
             frames[gan.step] = image_grid(gan.sample(64, seed=fixed_noise_seed(config)))
         if gan.step % config["checkpoint_every"] == 0:
             save_checkpoint(gan, run_dir, history, frames)
+        stop_if_asked()
 
     try:
-        gan.fit(sample_real, config["steps"], config["batch_size"], on_step)
+        with deferred_signals():
+            gan.fit(sample_real, config["steps"], config["batch_size"], on_step)
+            save_checkpoint(gan, run_dir, history, frames)
+            stop_if_asked()
     except TrainingDiverged as exc:
-        bar.close()
         raise TrainingDiverged(f"{exc}. The last good checkpoint in {run_dir} is kept.") from exc
-    bar.close()
+    finally:
+        bar.close()
 
-    save_checkpoint(gan, run_dir, history, frames)
     write_samples(gan, config, run_dir / "samples.png")
     from .viz import save_gif, save_history_plot
 
@@ -267,23 +272,30 @@ def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
     return metrics
 
 
+SAMPLE_SUFFIXES = (".npy", ".png")
+
+
 def sample_run(run_dir, n: int, seed: int, out) -> None:
     """Write n samples of a run's G to ``out``: .npy (float32, data space) or .png (grid / scatter)."""
     import numpy as np
 
+    out = Path(out)
+    if n < 1:
+        raise options.OptionError(f"-n {n}: expected a number of samples >= 1")
+    if out.suffix not in SAMPLE_SUFFIXES:
+        raise options.OptionError(f"--out {out}: expected a file name ending in .npy or .png")
+    if not out.parent.is_dir():
+        raise options.OptionError(f"--out {out}: expected a file in an existing folder ({out.parent} is not one)")
     config, gan = load_run(run_dir)
     samples = gan.sample(n, seed)
-    out = Path(out)
     if out.suffix == ".npy":
         from .io import atomic_write
 
         atomic_write(out, lambda f: np.save(f, samples))
-    elif out.suffix == ".png":
+    else:
         from .viz import save_image_grid, save_scatter
 
-        if config["dataset"] in TOY_SETS:
-            save_scatter(samples, toy_means(config["dataset"]), out, f"{n} samples, seed {seed}")
+        if is_points(config):
+            save_scatter(samples, data.toy_means(config["dataset"]), out, f"{n} samples, seed {seed}")
         else:
             save_image_grid(samples, out, f"{n} samples, seed {seed}")
-    else:
-        raise ValueError(f"--out must end in .npy or .png, got {out}")

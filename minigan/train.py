@@ -5,9 +5,12 @@
     (2) Update G: minimise the generator loss of D(G(z)) for the same fakes,
         back-propagated THROUGH D (D's input gradient) INTO G; Adam step.
 
-No work whose result is thrown away: D's parameter gradients are switched off
-during (2) (G's step needs dL/dx from D, not dL/dW), D's input gradient during (1)
-(the fakes are constants there), and G's input gradient always (z is not learned).
+No work whose result is thrown away: each backward call says what it needs.
+(1) asks D for no input gradient (the fakes are constants there): D.backward(g, input_grad=False);
+(2) asks D for no parameter gradients (G's step needs dL/dx from D, not dL/dW):
+D.backward(g, param_grads=False); and G never returns one (z is not learned):
+G.backward(g, input_grad=False). Sequential passes that on, layer by layer, so no layer
+computes a gradient that nobody reads.
 """
 from __future__ import annotations
 
@@ -64,7 +67,6 @@ class GAN:
         self.base_lr = (lr_g, lr_d)
         self.lr_schedule, self.total_steps = lr_schedule, total_steps
         self.G, self.D, self.z_dim = G, D, z_dim
-        G.requires_input_grad(False)
         self.loss, self.d_steps, self.pack, self.clip = loss, d_steps, pack, clip
         self.g_opt = Adam(G, lr=lr_g, betas=betas)
         self.d_opt = Adam(D, lr=lr_d, betas=betas)
@@ -125,18 +127,17 @@ class GAN:
 
         self._set_learning_rates()
         # (1) Update D on a real and a fake batch.
-        D.requires_input_grad(False)
         for real in reals:
             D.zero_grad()
             packed_real = self._packed(real)
             real_logits = D(packed_real)
             loss_real, grad = losses.discriminator_loss_real(real_logits, self.loss)
-            D.backward(grad)
+            D.backward(grad, input_grad=False)
 
             fake = G(self.noise(real.shape[0]))
             fake_logits = D(self._packed(fake))
             loss_fake, grad = losses.discriminator_loss_fake(fake_logits, self.loss)
-            D.backward(grad)
+            D.backward(grad, input_grad=False)
 
             loss_d = loss_real + loss_fake
             if self.r1:
@@ -147,15 +148,11 @@ class GAN:
 
         # (2) Update G: the same fakes, judged by the updated D, gradient through D into G.
         G.zero_grad()
-        D.requires_param_grads(False).requires_input_grad(True)
-        try:
-            after_logits = D(self._packed(fake))
-            loss_g, grad = losses.generator_loss(after_logits, self.loss)
-            self._check_finite("the generator loss", loss_g)
-            grad_fake = D.backward(grad).reshape(fake.shape)
-        finally:
-            D.requires_param_grads(True)
-        G.backward(grad_fake)
+        after_logits = D(self._packed(fake))
+        loss_g, grad = losses.generator_loss(after_logits, self.loss)
+        self._check_finite("the generator loss", loss_g)
+        grad_fake = D.backward(grad, param_grads=False).reshape(fake.shape)
+        G.backward(grad_fake, input_grad=False)
         grad_norm_g = clip_grad_norm(G, self.clip) if self.clip else grad_norm(G)
         self.g_opt.step()
         if self.G_ema is not None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minigan.data import TOY_SETS, load_digits, sample_toy, toy_means, toy_std
+from minigan.data import load_digits, names, sample_toy, toy_means, toy_std
 
 SHARED_DIGITS = Path(__file__).resolve().parents[2] / "shared" / "data" / "digits"
 PACKAGED = resources.files("minigan.data")
@@ -38,7 +38,7 @@ def test_grid25_means_are_the_grid_points():
     assert toy_std("grid25") == 0.05
 
 
-@pytest.mark.parametrize("name", TOY_SETS)
+@pytest.mark.parametrize("name", names("points"))
 def test_samples_have_the_stated_std_and_balanced_modes(name):
     n = 20_000
     means, std = toy_means(name), toy_std(name)

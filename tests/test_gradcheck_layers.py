@@ -60,8 +60,8 @@ def test_batchnorm_eval_mode_gradients(xp, float64, rng):
 def test_gradcheck_catches_a_wrong_backward(xp, float64, rng):
     """The check itself can fail: a layer whose backward is off by 1 % is flagged."""
     class WrongTanh(Tanh):
-        def backward(self, grad_out):
-            return 1.01 * super().backward(grad_out)
+        def backward(self, grad_out, input_grad=True, param_grads=True):
+            return 1.01 * super().backward(grad_out, input_grad, param_grads)
 
     errors = check_layer(WrongTanh(), xp.asarray(rng.standard_normal((3, 4))))
     assert errors["x"] > 1e-3

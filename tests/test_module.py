@@ -1,9 +1,12 @@
-"""Module behaviour: gradient accumulation, zero_grad, modes, state dicts, shape and dtype errors, init."""
+"""Module behaviour: gradient accumulation, what backward is asked for, zero_grad, modes, state dicts, shape and
+dtype errors, init."""
 import pytest
 
 from minigan import backend
-from minigan.layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Flatten, LeakyReLU, Reshape,
-                            Sequential, Tanh, dcgan_init)
+from minigan.layers import (BatchNorm1d, BatchNorm2d, CategoricalCode, CodedDense, Conv2d, ConvTranspose2d, Dense,
+                            Flatten, LeakyReLU, ReLU, Reshape, Scale, Sequential, Sigmoid, Tanh, dcgan_init)
+from minigan.layers.base import grads_needed
+from minigan.models import build
 
 
 def small_net():
@@ -39,18 +42,32 @@ def test_gradients_accumulate_over_two_backwards_and_zero_grad_clears(xp, float6
     assert all(float(abs(g).max()) == 0 for _, _, g in net.parameters())
 
 
-def test_requires_param_grads_false_leaves_grads_untouched_but_returns_dx(xp, float64, rng):
-    net = Sequential(Conv2d(1, 2, 3, 1, 1), BatchNorm2d(2), LeakyReLU(), Flatten(), Dense(8, 1))
+def conv_net():
+    return Sequential(Conv2d(1, 2, 3, 1, 1), BatchNorm2d(2), LeakyReLU(), Flatten(), Dense(8, 1))
+
+
+def grads_copy(net):
+    return {k: g.copy() for k, _, g in net.parameters()}
+
+
+def assert_bitwise_equal(a, b):
+    assert set(a) == set(b)
+    for k in a:
+        assert bool((a[k] == b[k]).all()), k
+
+
+def test_param_grads_false_leaves_grads_untouched_but_returns_dx(xp, float64, rng):
+    net = conv_net()
     x = xp.asarray(rng.standard_normal((3, 1, 2, 2)))
     G = xp.asarray(rng.standard_normal((3, 1)))
     net.forward(x)
     dx_full = net.backward(G)
-    net.zero_grad()
-    net.requires_param_grads(False)
+    before = grads_copy(net)  # non-zero: any addition would show
+    assert all(float(abs(g).max()) > 0 for g in before.values())
     net.forward(x)
-    dx = net.backward(G)
-    assert float(abs(dx - dx_full).max()) < 1e-12
-    assert all(float(abs(g).max()) == 0 for _, _, g in net.parameters())
+    dx = net.backward(G, param_grads=False)
+    assert bool((dx == dx_full).all())
+    assert_bitwise_equal(grads_copy(net), before)
 
 
 def test_batchnorm_follows_pytorch_running_statistics(xp, float64, rng):
@@ -166,17 +183,143 @@ def test_same_seed_same_parameters(xp):
         assert bool((p == q).all())
 
 
-def test_requires_input_grad_false_skips_dx_but_keeps_param_grads(xp, float64, rng):
-    net = Sequential(Conv2d(1, 2, 3, 1, 1), BatchNorm2d(2), LeakyReLU(), Flatten(), Dense(8, 1))
+def test_input_grad_false_returns_none_and_keeps_param_grads(xp, float64, rng):
+    net = conv_net()
     x = xp.asarray(rng.standard_normal((3, 1, 2, 2)))
     G = xp.asarray(rng.standard_normal((3, 1)))
     net.forward(x)
     assert net.backward(G) is not None
-    full = {k: g.copy() for k, _, g in net.parameters()}
+    full = grads_copy(net)
     net.zero_grad()
-    net.requires_input_grad(False)
     net.forward(x)
-    assert net.backward(G) is None
-    for k, _, g in net.parameters():
-        assert float(abs(g - full[k]).max()) < 1e-12, k
-    assert net.layers[0].needs_input_grad is False and net.layers[1].needs_input_grad is True
+    assert net.backward(G, input_grad=False) is None
+    assert_bitwise_equal(grads_copy(net), full)
+
+
+def test_grads_needed_rule():
+    chain = [Flatten(), LeakyReLU(), Dense(3, 2), Sequential(Tanh(), Dense(2, 2)), Tanh()]
+    F, T = False, True
+    assert grads_needed(chain, input_grad=F, param_grads=T) == [F, F, F, T, T, T]
+    assert grads_needed(chain, input_grad=T, param_grads=F) == [T] * 6
+    assert grads_needed(chain, input_grad=T, param_grads=T) == [T] * 6
+    assert grads_needed(chain, input_grad=F, param_grads=F) == [F] * 6
+    assert grads_needed([Tanh(), Sequential(Flatten(), Dense(2, 1))], False, True) == [F, F, T]
+    assert grads_needed([], True, True) == [True] and grads_needed([], False, True) == [False]
+    assert Sequential(Tanh(), Sequential(Dense(2, 2))).has_params() and not Sequential(Tanh(), Flatten()).has_params()
+
+
+def record_backward_calls(net):
+    """Wrap each layer's backward (an instance attribute shadowing the method): calls get
+    ``(index, input_grad, param_grads, returned None)`` appended, in call order."""
+    calls = []
+    for i, layer in enumerate(net.layers):
+        def wrapped(grad_out, input_grad=True, param_grads=True, _orig=layer.backward, _i=i):
+            out = _orig(grad_out, input_grad=input_grad, param_grads=param_grads)
+            calls.append((_i, input_grad, param_grads, out is None))
+            return out
+        layer.backward = wrapped
+    return calls
+
+
+@pytest.mark.parametrize("arch", ["mlp", "dcgan"])
+def test_discriminator_step_computes_no_unread_input_gradient(arch, xp, rng):
+    """D.backward(g, input_grad=False), as in the D step: the first layer with parameters is asked for no
+    input gradient (mlp: Dense(784, 512)) and returns None, the parameter-free layers before it are not
+    called at all (mlp: the Flatten), every later one is asked (its input gradient feeds parameter
+    gradients); the parameter gradients are bitwise those of the full backward."""
+    _, D = build(arch, (1, 28, 28), 100)
+    x = xp.asarray(rng.standard_normal((4, 1, 28, 28)), dtype=xp.float32)
+    G = xp.asarray(rng.standard_normal((4, 1)), dtype=xp.float32)
+    D.forward(x)
+    D.backward(G)
+    full = grads_copy(D)
+    D.zero_grad()
+    calls = record_backward_calls(D)
+    D.forward(x)
+    assert D.backward(G, input_grad=False) is None
+    assert_bitwise_equal(grads_copy(D), full)
+    first = next(i for i, layer in enumerate(D.layers) if layer.has_params())
+    assert calls == [(i, i > first, True, i == first) for i in reversed(range(first, len(D.layers)))]
+    assert all(input_grad == (i > first) for i, input_grad, _, _ in calls)  # none below first asked for dx
+    if arch == "mlp":
+        assert isinstance(D[0], Flatten) and isinstance(D[1], Dense) and first == 1
+        assert calls[-1] == (1, False, True, True)  # Dense(784, 512): no dL/dx, returned None
+        assert 0 not in [i for i, _, _, _ in calls]  # the Flatten: not called, so nothing computed
+
+
+def test_generator_step_asks_every_layer_of_d_for_its_input_gradient_only(xp, rng):
+    """D.backward(g, param_grads=False), as in the G step: every layer returns dL/dx, none adds into grads."""
+    _, D = build("mlp", (1, 28, 28), 100)
+    x = xp.asarray(rng.standard_normal((4, 1, 28, 28)), dtype=xp.float32)
+    G = xp.asarray(rng.standard_normal((4, 1)), dtype=xp.float32)
+    D.forward(x)
+    dx_full = D.backward(G)
+    before = grads_copy(D)
+    calls = record_backward_calls(D)
+    D.forward(x)
+    dx = D.backward(G, param_grads=False)
+    assert bool((dx == dx_full).all())
+    assert_bitwise_equal(grads_copy(D), before)
+    assert calls == [(i, True, False, False) for i in reversed(range(len(D.layers)))]
+
+
+def test_nothing_asked_computes_nothing(xp, rng):
+    """param_grads=False and input_grad=False: no layer is called (or, were one called, with input_grad=False)."""
+    net = Sequential(Flatten(), LeakyReLU(), Dense(12, 5), Sequential(Tanh(), Dense(5, 1)))
+    x = xp.asarray(rng.standard_normal((4, 3, 2, 2)), dtype=xp.float32)
+    net.forward(x)
+    net.backward(xp.ones((4, 1), dtype=xp.float32))
+    before = grads_copy(net)
+    calls = record_backward_calls(net)
+    net.forward(x)
+    assert net.backward(xp.ones((4, 1), dtype=xp.float32), input_grad=False, param_grads=False) is None
+    assert all(not input_grad and returned_none for _, input_grad, _, returned_none in calls), calls
+    assert calls == []
+    assert_bitwise_equal(grads_copy(net), before)
+
+
+def test_parameter_free_head_of_a_chain_is_skipped_in_nested_containers(xp, rng):
+    """input_grad=False through nested Sequentials: the inner chain before the first parameters is never called."""
+    head = Sequential(Flatten(), LeakyReLU())
+    tail = Sequential(LeakyReLU(), Dense(5, 1))
+    net = Sequential(head, Dense(12, 5), tail)
+    head_calls, tail_calls = record_backward_calls(head), record_backward_calls(tail)
+    x = xp.asarray(rng.standard_normal((4, 3, 2, 2)), dtype=xp.float32)
+    net.forward(x)
+    assert net.backward(xp.ones((4, 1), dtype=xp.float32), input_grad=False) is None
+    assert head_calls == []
+    assert tail_calls == [(1, True, True, False), (0, True, True, False)]
+    assert all(float(abs(g).max()) > 0 for _, _, g in net.parameters())
+
+
+def every_layer():
+    """(layer, input shape, train mode) for each kind of layer."""
+    return [
+        (Dense(4, 3), (5, 4), True), (Dense(4, 1, bias=False), (5, 4), True),
+        (Conv2d(2, 3, 3, 2, 1), (2, 2, 5, 5), True), (ConvTranspose2d(2, 3, 4, 2, 1), (2, 2, 3, 3), True),
+        (BatchNorm1d(4), (6, 4), True), (BatchNorm1d(4), (6, 4), False),
+        (BatchNorm2d(2), (3, 2, 2, 2), True), (BatchNorm2d(2), (3, 2, 2, 2), False),
+        (LeakyReLU(0.2), (3, 4), True), (ReLU(), (3, 4), True), (Tanh(), (3, 4), True),
+        (Sigmoid(), (3, 4), True), (Scale(2.0), (3, 4), True),
+        (Flatten(), (3, 2, 2, 2), True), (Reshape(2, 2), (3, 4), True),
+        (CategoricalCode(4, 0.5), (6, 3), True), (CodedDense(4, 3, 5, 0.5), (6, 3), True),
+    ]
+
+
+@pytest.mark.parametrize("index", range(len(every_layer())))
+def test_every_layer_takes_input_grad_and_param_grads(index, xp, float64, rng):
+    """For each layer: input_grad=False gives None and the full parameter gradients; param_grads=False
+    gives the full dx and leaves grads alone; both False give None and leave grads alone (all bitwise)."""
+    layer, shape, training = every_layer()[index]
+    layer.astype("float64").train(training)
+    x = xp.asarray(rng.standard_normal(shape))
+    y = layer.forward(x)
+    G = xp.asarray(rng.standard_normal(y.shape))
+    dx_full = layer.backward(G)
+    full = grads_copy(layer)
+    layer.zero_grad()
+    assert layer.backward(G, input_grad=False) is None
+    assert_bitwise_equal(grads_copy(layer), full)
+    assert bool((layer.backward(G, param_grads=False) == dx_full).all())
+    assert layer.backward(G, input_grad=False, param_grads=False) is None
+    assert_bitwise_equal(grads_copy(layer), full)

@@ -26,7 +26,9 @@ def test_r1_gradient_matches_central_differences_of_r1(xp, float64, rng):
     gamma = 2.5
     D.zero_grad()
     value = r1_penalty(D, x, gamma, step=1e-5)
-    assert D.layers[0].needs_input_grad is False  # left in the discriminator step's setting
+    after = {k: g.copy() for k, _, g in D.parameters()}
+    input_gradient(D, x)  # asks D for no parameter gradient
+    assert all(bool((g == after[k]).all()) for k, _, g in D.parameters())
     assert value == pytest.approx(r1_exact(D, x, gamma), rel=1e-12)
     for name, param, grad in D.parameters():
         expected = numerical_gradient(lambda: r1_exact(D, x, gamma), param)

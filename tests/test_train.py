@@ -27,7 +27,7 @@ def test_mlp2d_output_scale_multiplies_g_and_belongs_to_mlp2d_only(xp):
         G, _ = build("mlp2d", (2,), z_dim=4, width=16, output_scale=scale)
         outputs.append(backend.to_numpy(G(z)))
     np.testing.assert_allclose(outputs[1], 2.5 * outputs[0], rtol=1e-6)
-    with pytest.raises(ValueError, match="output_scale is an option of arch 'mlp2d' only"):
+    with pytest.raises(ValueError, match="arch 'dcgan' does not take the option output_scale"):
         build("dcgan", (1, 8, 8), z_dim=4, output_scale=2.0)
 
 

@@ -1,13 +1,17 @@
-"""Training data: the PacGAN 2-D mixtures, the embedded 8x8 digits, MNIST and Fashion-MNIST.
+"""Training data: a registry of data sets (``registry.py``) and the sets minigan ships (``sets.py``):
+the PacGAN 2-D mixtures, the embedded 8x8 digits, MNIST and Fashion-MNIST.
 
 Importing this package reads no file; the digits are parsed on the first ``load_digits()``, the IDX
 files of MNIST / Fashion-MNIST on ``load_mnist()`` (downloaded, checksums verified, on request).
 """
+from . import sets  # noqa: F401  (registers the built-in data sets)
 from .digits import load_digits
 from .idx import DataFileError, read_idx
 from .mnist import MNIST_SETS, DownloadError, default_data_dir, download, load_mnist, read_images_labels
-from .toy import TOY_SETS, sample_toy, toy_means, toy_std
+from .registry import DATASETS, DataSet, get, names, register, unregister
+from .toy import grid_means, ring_means, sample_toy, toy_means, toy_std
 
-__all__ = ["TOY_SETS", "toy_means", "toy_std", "sample_toy", "load_digits",
+__all__ = ["DataSet", "DATASETS", "register", "unregister", "get", "names",
+           "ring_means", "grid_means", "toy_means", "toy_std", "sample_toy", "load_digits",
            "MNIST_SETS", "load_mnist", "download", "default_data_dir", "read_images_labels", "read_idx",
            "DataFileError", "DownloadError"]

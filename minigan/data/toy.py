@@ -1,39 +1,43 @@
-"""The PacGAN 2-D Gaussian mixtures: ``ring8`` and ``grid25``.
+"""2-D Gaussian mixtures (the PacGAN sets ``ring8`` and ``grid25`` are registered in ``sets.py``).
 
-- ``ring8``: 8 Gaussians, means (cos 2πk/8, sin 2πk/8) for k = 0..7, std 0.01.
-- ``grid25``: 25 Gaussians, means on {-4, -2, 0, 2, 4}², std 0.05.
-
-Each sample picks its mode uniformly at random, then adds isotropic Gaussian noise.
-Data code runs on the host, so it uses NumPy directly; the trainer moves batches to the backend.
+Each sample picks its mode uniformly at random, then adds isotropic Gaussian noise of the
+mixture's std. Data code runs on the host, so it uses NumPy directly; the trainer moves batches
+to the backend.
 """
 from __future__ import annotations
 
 import numpy as np
 
-TOY_SETS = ("ring8", "grid25")
-_STD = {"ring8": 0.01, "grid25": 0.05}
+from . import registry
 
 
-def _check_name(name: str) -> None:
-    if name not in TOY_SETS:
-        raise ValueError(f"unknown toy data set {name!r}: expected one of {TOY_SETS}")
+def ring_means(k: int, radius: float = 1.0) -> np.ndarray:
+    """k means evenly spaced on a circle: (r cos 2πj/k, r sin 2πj/k), j = 0..k-1; float64 (k, 2)."""
+    angles = 2 * np.pi * np.arange(k) / k
+    return radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def grid_means(coords) -> np.ndarray:
+    """The means of a square grid, every (x, y) with x, y in ``coords``; float64 (len(coords)**2, 2)."""
+    xs, ys = np.meshgrid(np.asarray(coords, dtype=np.float64), np.asarray(coords, dtype=np.float64),
+                         indexing="ij")
+    return np.stack([xs.ravel(), ys.ravel()], axis=1)
+
+
+def _mixture(name: str) -> registry.DataSet:
+    if name not in registry.names("points"):
+        raise ValueError(f"unknown toy data set {name!r}: expected one of {registry.names('points')}")
+    return registry.get(name)
 
 
 def toy_means(name: str) -> np.ndarray:
     """The mode means of the mixture ``name``: float64 of shape (K, 2)."""
-    _check_name(name)
-    if name == "ring8":
-        angles = 2 * np.pi * np.arange(8) / 8
-        return np.stack([np.cos(angles), np.sin(angles)], axis=1)
-    coords = np.arange(-4.0, 5.0, 2.0)  # -4, -2, 0, 2, 4
-    xs, ys = np.meshgrid(coords, coords, indexing="ij")
-    return np.stack([xs.ravel(), ys.ravel()], axis=1)
+    return np.array(_mixture(name).means, dtype=np.float64)
 
 
 def toy_std(name: str) -> float:
     """The standard deviation of every Gaussian of the mixture ``name`` (per coordinate)."""
-    _check_name(name)
-    return _STD[name]
+    return _mixture(name).std
 
 
 def sample_toy(name: str, n: int, rng) -> np.ndarray:

@@ -29,7 +29,9 @@ class LeakyReLU(Module):
         y = x * a
         return (xp.maximum if a <= 1 else xp.minimum)(x, y, out=y)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, input_grad=True, param_grads=True):
+        if not input_grad:
+            return None
         a = grad_out.dtype.type(self.negative_slope)
         slope = self._positive.astype(grad_out.dtype)  # a + (1 - a) [x > 0], built in place
         slope *= 1 - a
@@ -52,7 +54,9 @@ class ReLU(Module):
         self._positive = x > 0
         return backend.get_array_module(x).maximum(x, 0)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, input_grad=True, param_grads=True):
+        if not input_grad:
+            return None
         return grad_out * self._positive
 
 
@@ -67,7 +71,9 @@ class Tanh(Module):
         self._y = backend.get_array_module(x).tanh(x)
         return self._y
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, input_grad=True, param_grads=True):
+        if not input_grad:
+            return None
         return grad_out * (1 - self._y * self._y)
 
 
@@ -93,7 +99,9 @@ class Sigmoid(Module):
         self._y = sigmoid(x)
         return self._y
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, input_grad=True, param_grads=True):
+        if not input_grad:
+            return None
         return grad_out * self._y * (1 - self._y)
 
 
@@ -111,7 +119,9 @@ class Scale(Module):
     def forward(self, x):
         return x * x.dtype.type(self.factor)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, input_grad=True, param_grads=True):
+        if not input_grad:
+            return None
         return grad_out * grad_out.dtype.type(self.factor)
 
     def __repr__(self) -> str:

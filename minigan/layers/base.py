@@ -9,6 +9,14 @@ A Module owns three dicts of arrays:
            statistics)
 Containers (Sequential) list their sub-modules in ``children()``; names are
 dotted through them ("0.W", "3.running_mean"), as in PyTorch's state_dict.
+
+Each backward call says what its caller needs, so that no layer computes what nobody reads:
+    backward(grad_out, input_grad=True, param_grads=True) -> dL/dx, or None when input_grad is False
+  input_grad=False   the caller will not read dL/dx (the discriminator step's D: the fakes are
+                     constants; G always: z is not learned): return None and skip that product
+  param_grads=False  add no parameter gradient here or anywhere below (the generator step's D:
+                     G needs D's dL/dx, not D's dL/dW)
+A container works out from these what each sub-module must return (``grads_needed``).
 """
 from __future__ import annotations
 
@@ -16,25 +24,25 @@ from .. import backend
 
 
 class Module:
-    """Base class: subclasses implement ``forward(x)`` and ``backward(grad_out) -> grad_in``."""
+    """Base class: subclasses implement ``forward(x)`` and
+    ``backward(grad_out, input_grad=True, param_grads=True) -> grad_in`` (or None)."""
 
     def __init__(self):
         self.params: dict = {}
         self.grads: dict = {}
         self.buffers: dict = {}
         self.training = True
-        # When False, backward skips parameter gradients and only returns the
-        # input gradient (the generator step needs D's dL/dx, not D's dL/dW).
-        self.param_grads = True
-        # When False, backward only accumulates parameter gradients and returns None
-        # (nobody needs dL/dz of G's input, nor D's dL/dx in the discriminator step).
-        self.needs_input_grad = True
 
     # -- the two passes ---------------------------------------------------
     def forward(self, x):
         raise NotImplementedError
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, input_grad: bool = True, param_grads: bool = True):
+        """dL/dx from grad_out = dL/dy of the last forward; ADDS dL/dparam into ``grads``.
+
+        input_grad: False when the caller does not read the result: return None, skip computing it.
+        param_grads: False to accumulate no parameter gradient in this module or below it.
+        """
         raise NotImplementedError
 
     def __call__(self, x):
@@ -63,6 +71,10 @@ class Module:
         for cname, child in self.children():
             yield from child.parameters(f"{prefix}{cname}.")
 
+    def has_params(self) -> bool:
+        """Whether this module or any module below it owns a parameter."""
+        return any(m.params for m in self.modules())
+
     def num_parameters(self) -> int:
         return sum(int(p.size) for _, p, _ in self.parameters())
 
@@ -70,21 +82,6 @@ class Module:
         """Set every gradient to zero in place (optimisers keep references to them)."""
         for _, _, g in self.parameters():
             g.fill(0)
-
-    def requires_param_grads(self, flag: bool = True) -> "Module":
-        """Switch the parameter gradients of this module and all below it on or off."""
-        for m in self.modules():
-            m.param_grads = flag
-        return self
-
-    def requires_input_grad(self, flag: bool = True) -> "Module":
-        """Say whether the caller needs ``backward``'s return value (the input gradient); returns self.
-
-        Layers with parameters skip that product when it is not needed; a container passes
-        the flag to its first layer (the only one whose input gradient leaves the container).
-        """
-        self.needs_input_grad = flag
-        return self
 
     # -- modes ------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
@@ -166,11 +163,36 @@ class Module:
         return f"{type(self).__name__}()"
 
 
+def grads_needed(chain, input_grad: bool, param_grads: bool) -> list:
+    """The rule by which a container asks no sub-module for what nobody reads.
+
+    chain: sub-modules in the order data flows through them (x -> chain[0] -> ... -> chain[-1]).
+    Returns ``needed``, len(chain) + 1 booleans: needed[i] says whether anybody reads dL/d(input of
+    chain[i]), so it is the ``input_grad`` to pass to ``chain[i].backward``:
+
+        needed[i] = input_grad  or  (param_grads and some chain[j], j < i, has parameters)
+
+    (the container's caller reads dL/dx, or a module upstream needs dL/d(its output) for its own
+    parameter gradients). needed[len(chain)] answers the same for the chain's output, so
+    ``not needed[i + 1]`` means chain[i] and everything before it have nothing to compute: a
+    reverse loop stops there. Sequential applies it to its layers; a container with branches
+    applies it to each path from its input (a residual block y = x + f(x): ``grads_needed([f],
+    ...)``, f's input being the block's input; a concatenation: each branch on its own).
+    """
+    needed = [bool(input_grad)]
+    for module in chain:
+        needed.append(needed[-1] or (param_grads and module.has_params()))
+    return needed
+
+
 class Sequential(Module):
     """A chain of layers: ``forward`` runs them in order, ``backward`` in reverse.
 
     Shapes: whatever the first layer takes in, whatever the last gives out.
-    Backward: the chain rule, dL/dx = J_1^T (J_2^T (... J_n^T dL/dy)).
+    Backward: the chain rule, dL/dx = J_1^T (J_2^T (... J_n^T dL/dy)), each layer asked only for
+    what is read (``grads_needed``): a layer returns its input gradient iff the caller asked for
+    dL/dx, or param_grads is on and a layer before it has parameters; the loop stops at the first
+    layer (from the end) below which nothing needs anything.
     """
 
     def __init__(self, *layers: Module):
@@ -191,17 +213,13 @@ class Sequential(Module):
             x = layer.forward(x)
         return x
 
-    def requires_input_grad(self, flag: bool = True) -> "Sequential":
-        super().requires_input_grad(flag)
-        self.layers[0].requires_input_grad(flag)
-        return self
-
-    def backward(self, grad_out):
-        for layer in reversed(self.layers):
-            grad_out = layer.backward(grad_out)
-            if grad_out is None:  # the first layer's input gradient was not asked for
-                break
-        return grad_out
+    def backward(self, grad_out, input_grad: bool = True, param_grads: bool = True):
+        needed = grads_needed(self.layers, input_grad, param_grads)
+        for i in reversed(range(len(self.layers))):
+            if not needed[i + 1]:  # layers 0..i have no parameter gradient to add, nobody reads dL/dx
+                return None
+            grad_out = self.layers[i].backward(grad_out, input_grad=needed[i], param_grads=param_grads)
+        return grad_out if input_grad else None
 
     def __repr__(self) -> str:
         inner = "\n".join(f"  ({i}): {layer!r}" for i, layer in enumerate(self.layers))

@@ -69,7 +69,9 @@ class CategoricalCode(Module):
         xp = backend.get_array_module(z)
         return xp.concatenate([self.one_hot(self.category(z), z.dtype), self.scaled_noise(z)], axis=1)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, input_grad=True, param_grads=True):
+        if not input_grad:
+            return None
         return self.input_grad(grad_out[:, self.categories:])
 
     def __repr__(self) -> str:
@@ -108,13 +110,13 @@ class CodedDense(Dense):
         y += self.params["b"]
         return y
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, input_grad=True, param_grads=True):
         K, W = self.code.categories, self.params["W"]
-        if self.param_grads:
+        if param_grads:
             self.grads["W"][:K] += self.code.one_hot(self._category, grad_out.dtype).T @ grad_out
             self.grads["W"][K:] += self._u.T @ grad_out
             self.grads["b"] += grad_out.sum(axis=0)
-        if not self.needs_input_grad:
+        if not input_grad:
             return None
         return self.code.input_grad(grad_out @ W[K:].T)
 

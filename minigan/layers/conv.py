@@ -46,12 +46,12 @@ class Conv2d(Module):
             y += self.params["b"].reshape(1, -1, 1, 1)
         return y
 
-    def backward(self, grad_out):
-        if self.param_grads:
+    def backward(self, grad_out, input_grad=True, param_grads=True):
+        if param_grads:
             self.grads["W"] += conv2d_backward_weight(grad_out, self._cols)
             if "b" in self.params:
                 self.grads["b"] += grad_out.sum(axis=(0, 2, 3))
-        if not self.needs_input_grad:
+        if not input_grad:
             return None
         return conv2d_backward_input(grad_out, self.params["W"], self._x_shape, self.stride, self.padding)
 
@@ -107,13 +107,15 @@ class ConvTranspose2d(Module):
             y += self.params["b"].reshape(1, -1, 1, 1)
         return y
 
-    def backward(self, grad_out):
-        cols = im2col(grad_out, self.k, self.k, self.stride, self.padding)
-        if self.param_grads:
+    def backward(self, grad_out, input_grad=True, param_grads=True):
+        if not (input_grad or param_grads):
+            return None
+        cols = im2col(grad_out, self.k, self.k, self.stride, self.padding)  # read by both products
+        if param_grads:
             self.grads["W"] += conv2d_backward_weight(self._x, cols)
             if "b" in self.params:
                 self.grads["b"] += grad_out.sum(axis=(0, 2, 3))
-        if not self.needs_input_grad:
+        if not input_grad:
             return None
         return conv2d_from_cols(cols, self.params["W"])
 

@@ -14,7 +14,7 @@ class Dense(Module):
       dL/dx = G @ W^T          (N, in)     since y_nj = sum_i x_ni W_ij + b_j
       dL/dW = x^T @ G          (in, out)   summed over the batch
       dL/db = sum_n G_n        (out,)
-    With ``requires_input_grad(False)`` backward skips dL/dx and returns None.
+    backward(G, input_grad=False) skips dL/dx and returns None; param_grads=False skips dL/dW, dL/db.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
@@ -33,13 +33,13 @@ class Dense(Module):
             y += self.params["b"]
         return y
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, input_grad=True, param_grads=True):
         W = self.params["W"]
-        if self.param_grads:
+        if param_grads:
             self.grads["W"] += self._x.T @ grad_out
             if "b" in self.params:
                 self.grads["b"] += grad_out.sum(axis=0)
-        if not self.needs_input_grad:
+        if not input_grad:
             return None
         if self.out_features == 1:  # (N, 1) x (1, in): an outer product, by broadcasting
             return grad_out * W.reshape(1, -1)

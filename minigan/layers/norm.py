@@ -73,13 +73,16 @@ class _BatchNorm(Module):
         y += self._per_channel(self.params["beta"])
         return y
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, input_grad=True, param_grads=True):
         x_hat, inv_std, m = self._cache
-        dbeta = grad_out.sum(axis=self._axes)
-        dgamma = (grad_out * x_hat).sum(axis=self._axes)
-        if self.param_grads:
+        if param_grads or (input_grad and self.training):  # the two sums: dL/dbeta, dL/dgamma
+            dbeta = grad_out.sum(axis=self._axes)
+            dgamma = (grad_out * x_hat).sum(axis=self._axes)
+        if param_grads:
             self.grads["beta"] += dbeta
             self.grads["gamma"] += dgamma
+        if not input_grad:
+            return None
         scale = self.params["gamma"] * inv_std  # (C,)
         grad_in = grad_out * self._per_channel(scale)
         if self.training:

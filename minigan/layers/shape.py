@@ -25,7 +25,9 @@ class Flatten(Module):
         self._x = x
         return x.reshape(x.shape[0], -1)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, input_grad=True, param_grads=True):
+        if not input_grad:
+            return None
         grad = grad_out.reshape(self._x.shape)
         if self._x.flags.c_contiguous:
             return grad
@@ -52,7 +54,9 @@ class Reshape(Module):
         self._in_shape = x.shape
         return x.reshape((x.shape[0],) + self.shape)
 
-    def backward(self, grad_out):
+    def backward(self, grad_out, input_grad=True, param_grads=True):
+        if not input_grad:
+            return None
         return grad_out.reshape(self._in_shape)
 
     def __repr__(self) -> str:

@@ -3,10 +3,10 @@ protocol (a classifier trained with minigan's own layers; coverage, classifier s
 distance and k-NN precision/recall, each beside the same figures for held-out real images)."""
 from .classifier import Classifier, load_or_train_classifier, make_classifier, train_classifier
 from .images import (class_coverage, classifier_score, evaluate_images, format_table, frechet_distance,
-                     precision_recall_knn)
+                     nearest_distance, precision_recall_knn)
 from .mixture import evaluate_mixture, evaluate_toy, summarize
 
 __all__ = ["evaluate_mixture", "evaluate_toy", "summarize",
            "Classifier", "make_classifier", "train_classifier", "load_or_train_classifier",
            "class_coverage", "classifier_score", "frechet_distance", "precision_recall_knn",
-           "evaluate_images", "format_table"]
+           "evaluate_images", "format_table", "nearest_distance"]

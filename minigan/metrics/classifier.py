@@ -228,7 +228,6 @@ def train_classifier(images, labels, epochs: int, batch_size: int = 128, lr: flo
     train_idx, held_idx = _split(len(images), seed)
     with _initialisation_seed(seed):
         model = make_classifier(images.shape[1:], int(labels.max()) + 1, width)
-    model.requires_input_grad(False)  # nobody needs dL/d(image)
     opt = Adam(model, lr=lr, betas=(0.9, 0.999))
     rng = np.random.default_rng(seed + 1)
     batch_size = min(batch_size, len(train_idx))
@@ -242,7 +241,7 @@ def train_classifier(images, labels, epochs: int, batch_size: int = 128, lr: flo
             logits = model(backend.asarray(images[idx], dtype=model.dtype))
             loss, grad = softmax_cross_entropy(logits, backend.asarray(labels[idx]))
             opt.zero_grad()
-            model.backward(grad)
+            model.backward(grad, input_grad=False)  # nobody needs dL/d(image)
             opt.step()
             losses.append(loss)
         if epoch in report_at:

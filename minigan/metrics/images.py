@@ -166,6 +166,23 @@ def precision_recall_knn(real_feats, fake_feats, k: int = 3) -> tuple[float, flo
     return precision, recall
 
 
+def nearest_distance(queries, references) -> float:
+    """Mean over the rows of ``queries`` (N, ...) of the Euclidean distance to the nearest row of
+    ``references`` (M, ...), both flattened: the memorisation check. A generator that copies its
+    training images scores near 0 against them; one that generalises scores about what unseen
+    real images score. Distances are computed in row chunks of at most CHUNK_ENTRIES values."""
+    q = np.asarray(to_numpy(queries), dtype=np.float64).reshape(len(queries), -1)
+    r = np.asarray(to_numpy(references), dtype=np.float64).reshape(len(references), -1)
+    if len(q) < 1 or len(r) < 1 or q.shape[1] != r.shape[1]:
+        raise ValueError(f"nearest_distance: expected two non-empty sets of equal sample size, got {q.shape} "
+                         f"and {r.shape}")
+    r_sq = np.sum(r * r, axis=1)
+    nearest = np.empty(len(q))
+    for rows in _chunks(len(q), len(r)):
+        nearest[rows] = np.sqrt(_sq_distances(q[rows], r, r_sq).min(axis=1))
+    return float(nearest.mean())
+
+
 # -- the whole evaluation ---------------------------------------------------------------------------
 
 def _as_images(images, name: str) -> np.ndarray:
@@ -215,7 +232,8 @@ def _row_labels(result: dict) -> dict:
             "classifier_score": f"classifier score (1..{classes}), higher better",
             "frechet_distance": "Frechet distance, lower better",
             "precision": f"precision (k={k}), higher better",
-            "recall": f"recall (k={k}), higher better"}
+            "recall": f"recall (k={k}), higher better",
+            "nearest_train_distance": "distance to nearest training image"}
 
 
 def _cell(value) -> str:
@@ -234,7 +252,7 @@ def format_table(result: dict) -> str:
     labels = _row_labels(result)
     width = max(len(s) for s in labels.values())
     lines = [head, f"{'figure':<{width}}  {'generated':>10}  {'real (held-out)':>15}"]
-    for key in FIGURES:
+    for key in FIGURES + tuple(k for k in ("nearest_train_distance",) if k in result["generated"]):
         lines.append(f"{labels[key]:<{width}}  {_cell(result['generated'][key]):>10}  "
                      f"{_cell(result['real'][key]):>15}")
     return "\n".join(lines)

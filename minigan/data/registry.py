@@ -1,0 +1,74 @@
+"""The registry of data sets: every set minigan can train on is one ``DataSet`` entry.
+
+An entry says what kind of data it is, the shape of one sample, how to get the data, and the
+``minigan train`` option values that suit it (its defaults; every option not named there takes
+the default ``minigan.options`` declares). The built-in entries live in ``sets.py``; a user adds
+one with ``register(DataSet(...))``, and ``minigan train --dataset NAME`` then offers it.
+
+Two kinds:
+  "points"  a 2-D Gaussian mixture: ``means`` (K, 2) and ``std`` describe it; batches are drawn
+            fresh at every step, and the mixture protocol (modes, high quality, reverse KL)
+            evaluates it.
+  "images"  a fixed set of images: ``load(data_dir, download, log)`` returns
+            ``(images, labels)``, float32 (N, C, H, W) in [-1, 1] and int64 (N,), in the set's
+            canonical order (the order ``--holdout`` counts from).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+KINDS = ("points", "images")
+
+
+@dataclass(frozen=True)
+class DataSet:
+    name: str
+    kind: str
+    shape: tuple
+    defaults: dict = field(default_factory=dict)
+    means: object = None                  # points: float64 (K, 2) mode means
+    std: float | None = None              # points: the std of every mode, per coordinate
+    load: Callable | None = None          # images: load(data_dir, download, log) -> (images, labels)
+    description: str = ""
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"data set {self.name!r}: kind {self.kind!r} is not one of {KINDS}")
+        if "arch" not in self.defaults:
+            raise ValueError(f"data set {self.name!r}: its defaults must name an 'arch' (the architecture "
+                             f"that suits it)")
+        if self.kind == "points" and (self.means is None or not self.std or tuple(self.shape) != (2,)):
+            raise ValueError(f"data set {self.name!r}: a 'points' set needs means (K, 2), a std > 0 and "
+                             f"shape (2,)")
+        if self.kind == "images" and (self.load is None or len(self.shape) != 3):
+            raise ValueError(f"data set {self.name!r}: an 'images' set needs a load function and a "
+                             f"sample shape (C, H, W)")
+
+
+DATASETS: dict[str, DataSet] = {}
+
+
+def register(dataset: DataSet, replace: bool = False) -> DataSet:
+    """Add ``dataset`` to the registry (``replace=True`` to overwrite an entry of the same name)."""
+    if dataset.name in DATASETS and not replace:
+        raise ValueError(f"a data set named {dataset.name!r} is already registered")
+    DATASETS[dataset.name] = dataset
+    return dataset
+
+
+def unregister(name: str) -> None:
+    """Remove the entry ``name`` (tests that register a set of their own clean up with it)."""
+    DATASETS.pop(name, None)
+
+
+def names(kind: str | None = None) -> tuple:
+    """The registered data set names, of one kind or of all, in registration order."""
+    return tuple(n for n, d in DATASETS.items() if kind is None or d.kind == kind)
+
+
+def get(name: str) -> DataSet:
+    """The entry ``name``; ValueError listing the known names if there is none."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}: expected one of {names()}")
+    return DATASETS[name]
