@@ -70,6 +70,7 @@ class Option:
     arch: bool = False                   # passed to the architecture's builder, if it takes the option
     gan: str | None = None               # the GAN keyword it becomes (options sharing one form a tuple)
     fixed: bool = False                  # changes a model's shape or the data: cannot change on --resume
+    unset: str = "off"                   # what the default None means, for the help text
 
     @property
     def flag(self) -> str:
@@ -103,8 +104,8 @@ def _backends():
 OPTIONS = (
     Option("dataset", "digits", anything(str), "the training data (the default, digits, is embedded: no download)",
            choices=_datasets, fixed=True),
-    Option("arch", None, anything(str), "the architecture (default: the data set's)", choices=_architectures,
-           fixed=True),
+    Option("arch", None, anything(str), "the architecture", choices=_architectures, fixed=True,
+           unset="the data set's"),
     Option("loss", "nonsaturating", anything(str), "the GAN loss", choices=_losses, gan="loss"),
     Option("steps", 2000, count(), "the run's TOTAL number of generator steps", gan="total_steps"),
     Option("batch_size", 64, count(), "batch size (a multiple of --pack)"),
@@ -120,7 +121,7 @@ OPTIONS = (
            nullable=True, gan="clip"),
     Option("z_dim", 100, count(), "noise dimension", gan="z_dim", fixed=True),
     Option("width", None, count(), "architecture width (hidden units or base channels)", nullable=True,
-           arch=True, fixed=True),
+           arch=True, fixed=True, unset="the architecture's"),
     Option("output_scale", 1.0, number(0, low_open=True), "fixed gain on the toy generator's output", arch=True),
     Option("z_categories", 0, categories, "make z's first coordinate a one-hot code over this many equal-mass "
            "categories (a mixture of generators; 0: off)", arch=True, fixed=True),
@@ -148,7 +149,7 @@ BY_NAME = {o.name: o for o in OPTIONS}
 def _default_text(option: Option) -> str:
     from . import data
 
-    shown = "off" if option.default is None else option.default
+    shown = option.unset if option.default is None else option.default
     per_set = [f"{d.name} {d.defaults[option.name]}" for d in data.DATASETS.values()
                if option.name in d.defaults and d.defaults[option.name] != option.default]
     return f"default {shown}" + (f"; {', '.join(per_set)}" if per_set else "")

@@ -176,3 +176,15 @@ def test_every_row_passes_on_cupy():
     assert status == 0, "\n".join(lines)
     assert list(rows) == expected_rows(with_cupy=True)
     assert all(mark == "✓" for _, mark in rows.values()), "\n".join(lines)
+
+
+def test_the_command_line_check(capsys):
+    from minigan.cli import main
+
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert "grad Dense" in out and "adam closed form" in out and "✗" not in out
+    if not backend.cupy_available():
+        assert main(["check", "--backend", "cupy"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "pip install" in err[0]
