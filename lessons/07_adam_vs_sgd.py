@@ -34,7 +34,8 @@ ADAM (Kingma & Ba; minigan's Adam is torch's, step for step):
   But it is per COORDINATE. Rotate the bowl by 45 degrees, f(w) = 0.5 (Rw)^T diag(l) (Rw): the steep and
   flat directions are now mixes of w1 and w2, both coordinates see both scales, and Adam is back to
   crawling, while SGD and momentum do not notice the rotation at all.
-(Betas here are torch's defaults, (0.9, 0.999); GANs use (0.5, 0.999), see DESIGN.md.)
+(Betas here are torch's defaults, (0.9, 0.999); minigan's GAN trainer uses the DCGAN paper's
+(0.5, 0.999).)
 
 WHAT THE LESSON DOES, with minigan.optim.SGD and minigan.optim.Adam on a one-parameter-vector Module
   1. SGD: the measured per-step factor of w1 equals 1 - lr * l1; lr just above 2 / l2 diverges;

@@ -31,7 +31,7 @@ WHAT THE LESSON DOES
        models) never import numpy or cupy themselves;
     2. runs one float64 forward/backward of the 8x8 DCGAN pair and a few float32 training steps, twice,
        and checks the two runs are bitwise identical (seeded host RNG: reproducible);
-    3. times a training step of the 8x8 DCGAN (batch 64) and of the 28x28 dcgan28 of DESIGN.md.
+    3. times a training step of the 8x8 DCGAN (batch 64) and of the 28x28 dcgan28 (the benchmark network).
   CuPy half (when CuPy and a GPU are available; --backend cupy insists on it):
     4. calls the very same function with backend "cupy", compares with NumPy: float64 forward/backward
        to 1e-10 relative, float32 training losses and samples to float32-after-training tolerances;
@@ -123,7 +123,7 @@ def experiment(name):
 
     out["ms_digits"] = ms_per_step(gan, real)
     backend.seed(lesson.seed)
-    G28, D28 = build("dcgan", (1, 28, 28), z_dim=100)                   # DESIGN.md's dcgan28
+    G28, D28 = build("dcgan", (1, 28, 28), z_dim=100)                   # the benchmark's dcgan28
     batch28 = backend.asarray(backend.rng(2).uniform(-1, 1, (64, 1, 28, 28)), dtype="float32")
     out["ms_dcgan28"] = ms_per_step(GAN(G28, D28, z_dim=100), batch28)
     return out

@@ -1,6 +1,6 @@
 """`minigan bench`: milliseconds per training iteration, beside PyTorch where it is installed.
 
-One iteration (DESIGN.md, "Benchmarks"): batch 64, float32, D step on a real and a
+One iteration: batch 64, float32, D step on a real and a
 fake batch (BCE with logits) + G step (non-saturating), Adam(2e-4, (0.5, 0.999)) on both.
 minigan runs it through ``GAN.train_step``; PyTorch runs the same networks the way its
 DCGAN example does. Rounds alternate between the two so that a slow moment of the

@@ -6,8 +6,8 @@ penalises the slope of D at the REAL data:
     R1(theta) = gamma / 2 * mean_i ||g_i||^2,      g_i = dD(x_i)/dx_i
 
 With R1 the real points become flat tops of D (zero slope), so G's gradient -dD/dx points from
-a fake sample towards the nearest real mode instead of past it. (On the toy grid that was the
-hope; the README gives what it measured: within the seed-to-seed spread, no gain.)
+a fake sample towards the nearest real mode instead of past it (docs/experiments.md has what it
+did on the toy grid).
 
 Its gradient in theta needs a second derivative. Double backprop would differentiate the
 backward pass; instead we use that g is the input gradient of the same D. With g held fixed,

@@ -1,4 +1,4 @@
-"""Every layer's backward against central differences, float64, tolerance 1e-7 (DESIGN.md)."""
+"""Every layer's backward against central differences, float64, tolerance 1e-7 (minigan.gradcheck's documented bound)."""
 import pytest
 
 from minigan import backend

@@ -11,7 +11,7 @@ from minigan.gradcheck import numerical_gradient, rel_error
 from minigan.losses import (DISCRIMINATOR_KINDS, GENERATOR_KINDS, bce_with_logits, discriminator_loss,
                             generator_loss)
 
-GRAD_TOL = 1e-7  # float64 central differences, as for the layers (DESIGN.md, "Gradient checks")
+GRAD_TOL = 1e-7  # float64 central differences, as for the layers (minigan.gradcheck's documented tolerance)
 SHAPES = [(5,), (5, 1)]
 
 
