@@ -18,6 +18,7 @@ from typing import Callable
 
 from . import backend
 from .layers import sigmoid
+from .registry import Registry
 
 def _check_logits(x, where: str, name: str = "logits") -> None:
     """Raise ValueError unless x is a floating-point array of shape (N,) or (N, 1) with N >= 1."""
@@ -163,7 +164,8 @@ def _minimax_generator(x):
     return -value, -grad
 
 
-LOSSES: dict[str, LossKind] = {
+LOSSES = Registry("loss kind")
+LOSSES.update({
     "nonsaturating": LossKind(_bce_real, _bce_fake, _bce_real, "G minimises -log D(G(z))"),
     "minimax": LossKind(_bce_real, _bce_fake, _minimax_generator, "G minimises log(1 - D(G(z)))"),
     "lsgan": LossKind(lambda x: _squared_error(x, 1.0), lambda x: _squared_error(x, 0.0),
@@ -172,7 +174,7 @@ LOSSES: dict[str, LossKind] = {
                       "D: hinge margins of 1; G: -mean D(G(z))"),
     "wasserstein": LossKind(lambda x: _mean(x, -1), lambda x: _mean(x, +1), lambda x: _mean(x, -1),
                             "critic: mean f - mean r; G: -mean f"),
-}
+})
 # The discriminator's loss is the same BCE for both original generator losses, so D also accepts "bce".
 DISCRIMINATOR_ALIASES = {"bce": "nonsaturating"}
 GENERATOR_KINDS = tuple(LOSSES)  # the kinds defined here (``register_loss`` adds more)
@@ -181,14 +183,11 @@ DISCRIMINATOR_KINDS = tuple(DISCRIMINATOR_ALIASES) + GENERATOR_KINDS
 
 def register_loss(name: str, kind: LossKind, replace: bool = False) -> LossKind:
     """Add a loss kind to the table; ``minigan train --loss NAME`` then offers it."""
-    if name in LOSSES and not replace:
-        raise ValueError(f"a loss kind named {name!r} is already registered")
-    LOSSES[name] = kind
-    return kind
+    return LOSSES.add(name, kind, replace)
 
 
 def unregister_loss(name: str) -> None:
-    LOSSES.pop(name, None)
+    LOSSES.remove(name)
 
 
 def _kind(kind: str, where: str, aliases: dict | None = None) -> LossKind:

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .layers.conv_ops import conv_out_size
+from .registry import Registry
 from .layers import (BatchNorm1d, BatchNorm2d, CodedDense, Conv2d, ConvTranspose2d, Dense, Flatten, LeakyReLU,
                      ReLU, Reshape, Scale, Sequential, Tanh, dcgan_init)
 
@@ -171,25 +172,21 @@ class Architecture:
     description: str = ""
 
 
-ARCHITECTURES: dict[str, Architecture] = {}
+ARCHITECTURES = Registry("architecture")
 
 
 def register(arch: Architecture, replace: bool = False) -> Architecture:
     """Add ``arch`` to the registry (``replace=True`` to overwrite an entry of the same name)."""
-    if arch.name in ARCHITECTURES and not replace:
-        raise ValueError(f"an architecture named {arch.name!r} is already registered")
-    ARCHITECTURES[arch.name] = arch
-    return arch
+    return ARCHITECTURES.add(arch.name, arch, replace)
 
 
 def unregister(name: str) -> None:
-    ARCHITECTURES.pop(name, None)
+    ARCHITECTURES.remove(name)
 
 
 def get(name: str) -> Architecture:
-    if name not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {name!r}: expected one of {tuple(ARCHITECTURES)}")
-    return ARCHITECTURES[name]
+    """The entry ``name``; ValueError listing the known names if there is none."""
+    return ARCHITECTURES.find(name)
 
 
 register(Architecture("mlp2d", lambda data_shape, z_dim, pack, **o: mlp2d(z_dim, pack, **o),

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..registry import Registry
+
 KINDS = ("points", "images")
 
 
@@ -46,20 +48,16 @@ class DataSet:
                              f"sample shape (C, H, W)")
 
 
-DATASETS: dict[str, DataSet] = {}
+DATASETS = Registry("dataset")
 
 
 def register(dataset: DataSet, replace: bool = False) -> DataSet:
     """Add ``dataset`` to the registry (``replace=True`` to overwrite an entry of the same name)."""
-    if dataset.name in DATASETS and not replace:
-        raise ValueError(f"a data set named {dataset.name!r} is already registered")
-    DATASETS[dataset.name] = dataset
-    return dataset
+    return DATASETS.add(dataset.name, dataset, replace)
 
 
 def unregister(name: str) -> None:
-    """Remove the entry ``name`` (tests that register a set of their own clean up with it)."""
-    DATASETS.pop(name, None)
+    DATASETS.remove(name)
 
 
 def names(kind: str | None = None) -> tuple:
@@ -69,6 +67,4 @@ def names(kind: str | None = None) -> tuple:
 
 def get(name: str) -> DataSet:
     """The entry ``name``; ValueError listing the known names if there is none."""
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}: expected one of {names()}")
-    return DATASETS[name]
+    return DATASETS.find(name)
