@@ -64,8 +64,8 @@ def g_loss_and_grad_z(G, D, z, c):
     """L_G of one batch and its gradient w.r.t. z, back-propagated by hand through D, the concat and G."""
     fake = G(xp.concatenate([z, c], axis=1))
     loss, grad = bce_with_logits(D(xp.concatenate([fake, c], axis=1)), 1.0)
-    grad_fake = D.backward(grad)[:, :PIXELS]           # cut the concat's gradient back: image part only
-    grad_z = G.backward(grad_fake)[:, :Z]              # and again at G's input
+    grad_fake = D.backward(grad, param_grads=False)[:, :PIXELS]  # cut the concat's gradient back: image part
+    grad_z = G.backward(grad_fake, param_grads=False)[:, :Z]     # and again at G's input
     return loss, grad_z
 
 
@@ -96,15 +96,15 @@ for step in range(STEPS):
     # (1) update D on a real and a fake batch, each with its label
     D.zero_grad()
     loss_real, grad = bce_with_logits(D(xp.concatenate([x, y], axis=1)), 1.0)
-    D.backward(grad)
+    D.backward(grad, input_grad=False)                 # the data are constants: no dL/dx
     fake = G(xp.concatenate([z, c], axis=1))
     loss_fake, grad = bce_with_logits(D(xp.concatenate([fake, c], axis=1)), 0.0)
-    D.backward(grad)
+    D.backward(grad, input_grad=False)
     d_opt.step()
     # (2) update G: the same fakes through the updated D, the image part of D's input gradient into G
     G.zero_grad()
     loss_g, grad = bce_with_logits(D(xp.concatenate([fake, c], axis=1)), 1.0)
-    G.backward(D.backward(grad)[:, :PIXELS])
+    G.backward(D.backward(grad, param_grads=False)[:, :PIXELS], input_grad=False)  # D's dL/dx only; z is not learned
     g_opt.step()
     losses.append((loss_real + loss_fake, loss_g))
 print(f"  last losses: L_D {losses[-1][0]:.3f}, L_G {losses[-1][1]:.3f}")
