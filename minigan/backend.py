@@ -125,4 +125,8 @@ def synchronize() -> None:
         xp.cuda.Stream.null.synchronize()
 
 
-use(os.environ.get("MINIGAN_BACKEND", "numpy").strip().lower() or "numpy")
+_start = os.environ.get("MINIGAN_BACKEND", "numpy").strip().lower() or "numpy"
+try:
+    use(_start)
+except (ValueError, BackendUnavailable) as _exc:  # name the variable that asked for it
+    raise type(_exc)(f"MINIGAN_BACKEND={_start}: {_exc}") from None

@@ -15,8 +15,8 @@ The items, in order, and what each proves:
    layers are ``LAYER_CASES`` below, one case or more for each layer ``minigan.layers`` exports (a test
    keeps it complete). Inputs are kept away from the points where a derivative jumps: ReLU's and
    LeakyReLU's kink at 0, and CategoricalCode's bin edges (its code is a step function of z[:, 0]).
-2. ``loss <name>``: ``bce_with_logits`` and every kind of ``discriminator_loss`` (``DISCRIMINATOR_KINDS``)
-   and ``generator_loss`` (``GENERATOR_KINDS``): the returned gradient against central differences of the
+2. ``loss <name>``: ``bce_with_logits`` and every kind of ``discriminator_loss`` and ``generator_loss``
+   in the loss table (``losses.LOSSES``, registered kinds included): the returned gradient against central differences of the
    returned value, float64, logits kept away from the hinge kinks at +-1. Pass below 1e-7.
 3. ``adam closed form``: a few ``Adam`` steps on one parameter with fixed, known gradients, against
    the bias-corrected update written out here independently of minigan.optim:
@@ -297,8 +297,10 @@ def _training_item():
 def _items(backend_name: str):
     items = [(f"grad {case.name}", _grad_item(case)) for case in LAYER_CASES]
     items.append(("loss bce_with_logits", _bce_item()))
-    items += [(f"loss discriminator_loss {kind}", _discriminator_item(kind)) for kind in losses.DISCRIMINATOR_KINDS]
-    items += [(f"loss generator_loss {kind}", _generator_item(kind)) for kind in losses.GENERATOR_KINDS]
+    # read at call time, so that kinds added with losses.register_loss are checked too
+    d_kinds = tuple(losses.DISCRIMINATOR_ALIASES) + tuple(losses.LOSSES)
+    items += [(f"loss discriminator_loss {kind}", _discriminator_item(kind)) for kind in d_kinds]
+    items += [(f"loss generator_loss {kind}", _generator_item(kind)) for kind in losses.LOSSES]
     items.append(("adam closed form", _adam_item()))
     float32 = []
     if backend_name == "cupy":

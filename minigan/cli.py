@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="verify this installation: gradients of every layer and loss, Adam, "
                                          "a short training (and on CuPy, every layer against NumPy)")
-    check.add_argument("--backend", choices=["numpy", "cupy"], default="numpy")
+    check.add_argument("--backend", choices=["numpy", "cupy"], default=None,
+                       help="default: MINIGAN_BACKEND, else numpy")
 
     bench = sub.add_parser("bench", help="milliseconds per training iteration, beside PyTorch if installed")
     bench.add_argument("--arch", choices=["mlp", "dcgan28", "all"], default="all")
@@ -130,9 +131,10 @@ def use_blas_threads(threads) -> None:
 
 
 def cmd_check(args) -> int:
+    from . import backend
     from .check import run_check
 
-    return run_check(args.backend)
+    return run_check(args.backend or backend.name)
 
 
 def cmd_bench(args) -> int:
@@ -167,6 +169,11 @@ def _terminate(signum, frame):
 
 
 def main(argv=None) -> int:
+    try:
+        from . import backend  # noqa: F401  (its first import reads MINIGAN_BACKEND)
+    except (ValueError, RuntimeError) as exc:
+        print(f"minigan: error: {exc}", file=sys.stderr)
+        return 2
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -69,7 +69,8 @@ class Option:
     nullable: bool = False               # None is allowed (off)
     arch: bool = False                   # passed to the architecture's builder, if it takes the option
     gan: str | None = None               # the GAN keyword it becomes (options sharing one form a tuple)
-    fixed: bool = False                  # changes a model's shape or the data: cannot change on --resume
+    fixed: bool = False                  # shapes the models, the data or what the checkpoint holds (the seed,
+                                         # Adam's betas): cannot change on --resume
     unset: str = "off"                   # what the default None means, for the help text
 
     @property
@@ -109,12 +110,13 @@ OPTIONS = (
     Option("loss", "nonsaturating", anything(str), "the GAN loss", choices=_losses, gan="loss"),
     Option("steps", 2000, count(), "the run's TOTAL number of generator steps", gan="total_steps"),
     Option("batch_size", 64, count(), "batch size (a multiple of --pack)"),
-    Option("seed", 0, count(0), "random seed (same seed, same backend: same result)", gan="seed"),
-    Option("backend", "numpy", anything(str), "the array backend", choices=_backends),
+    Option("seed", 0, count(0), "random seed (same seed, same backend: same result)", gan="seed", fixed=True),
+    Option("backend", None, anything(str), "the array backend", choices=_backends,
+           unset="MINIGAN_BACKEND, else numpy"),
     Option("lr_g", 2e-4, number(0, low_open=True), "generator learning rate (Adam)", gan="lr_g"),
     Option("lr_d", 2e-4, number(0, low_open=True), "discriminator learning rate (Adam)", gan="lr_d"),
-    Option("beta1", 0.5, number(0, 1), "Adam beta1", gan="betas"),
-    Option("beta2", 0.999, number(0, 1), "Adam beta2", gan="betas"),
+    Option("beta1", 0.5, number(0, 1), "Adam beta1", gan="betas", fixed=True),
+    Option("beta2", 0.999, number(0, 1), "Adam beta2", gan="betas", fixed=True),
     Option("d_steps", 1, count(), "discriminator steps per generator step", gan="d_steps"),
     Option("pack", 1, count(), "PacGAN packing: D judges this many samples at once", gan="pack", fixed=True),
     Option("clip", None, number(0, low_open=True), "clip each model's global gradient norm to this value",
@@ -186,6 +188,9 @@ def make_config(options: dict) -> dict:
     config.update(dataset.defaults)
     config.update(options)
     config["dataset"] = dataset.name
+    if config["backend"] is None:
+        from . import backend
+        config["backend"] = backend.name  # MINIGAN_BACKEND's, else numpy
     if config["arch"] in models.ARCHITECTURES:
         takes = models.get(config["arch"]).options
         for o in OPTIONS:
@@ -277,8 +282,8 @@ def check_resume(saved: dict, options: dict, source: str = "command line") -> No
         option = BY_NAME.get(name)
         if option and option.fixed and saved.get(name, option.default) != value:
             raise OptionError(f"{_describe(name, value, source)}: expected {saved.get(name, option.default)!r} "
-                              f"as the run was trained with; {option.flag} cannot change on --resume (it "
-                              f"changes a model's shape or the data)")
+                              f"as the run was trained with; {option.flag} cannot change on --resume (the "
+                              f"checkpoint holds what it shaped)")
 
 
 # -- what the models and the trainer get ------------------------------------------------------------

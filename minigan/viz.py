@@ -107,12 +107,12 @@ def save_gif(frames: list, steps: list, path, fps: int = 5) -> None:
         return shown, title
 
     animation = FuncAnimation(fig, draw, frames=len(frames))
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".gif")
-    os.close(fd)
     try:
-        animation.save(tmp, writer=PillowWriter(fps=fps))
-        os.replace(tmp, path)
+        with tempfile.TemporaryDirectory() as scratch:  # Pillow's writer wants a file name
+            tmp = os.path.join(scratch, "progress.gif")
+            animation.save(tmp, writer=PillowWriter(fps=fps))
+            with open(tmp, "rb") as f:
+                gif = f.read()
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, lambda f: f.write(gif))

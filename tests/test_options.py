@@ -114,6 +114,8 @@ def snapshot(run):
     (["--pack", "2"], ["--pack 2", "expected 1"]),
     (["--ema", "0.9"], ["--ema 0.9", "expected None"]),
     (["--holdout", "0.5"], ["--holdout 0.5", "expected 0.0"]),
+    (["--beta1", "0.9"], ["--beta1 0.9", "expected 0.5"]),
+    (["--seed", "3"], ["--seed 3", "expected 0"]),
     (["--steps", "0"], ["--steps 0", ">= 1"]),
     (["--lr-d", "-1"], ["--lr-d -1.0"]),
 ])
@@ -183,3 +185,21 @@ def test_help_lists_defaults_and_choices():
                                   text=True, check=True).stdout.split())
     assert "ring8" in out and "dcgan28" in out and "--holdout" in out and "default 2000" in out
     assert "digits 8000" in out  # per-data-set defaults, from the data registry
+
+
+@pytest.mark.parametrize("value, expected", [("foo", "unknown backend 'foo'"), ("cupy", "pip install")])
+def test_a_bad_minigan_backend_variable_is_one_line(tmp_path, value, expected):
+    if value == "cupy" and backend.cupy_available():
+        pytest.skip("CuPy and a GPU are present here")
+    env = {**__import__("os").environ, "MINIGAN_BACKEND": value}
+    result = subprocess.run([sys.executable, "-m", "minigan", "train", "--out", str(tmp_path / "x")],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"MINIGAN_BACKEND={value}" in lines[0] and expected in lines[0], result.stderr
+    assert files_under(tmp_path) == []
+
+
+def test_the_backend_default_is_the_active_backend():
+    assert options.make_config({})["backend"] == backend.name
+    assert options.make_config({"backend": "numpy"})["backend"] == "numpy"
