@@ -16,8 +16,9 @@ The items, in order, and what each proves:
    keeps it complete). Inputs are kept away from the points where a derivative jumps: ReLU's and
    LeakyReLU's kink at 0, and CategoricalCode's bin edges (its code is a step function of z[:, 0]).
 2. ``loss <name>``: ``bce_with_logits`` and every kind of ``discriminator_loss`` and ``generator_loss``
-   in the loss table (``losses.LOSSES``, registered kinds included): the returned gradient against central differences of the
-   returned value, float64, logits kept away from the hinge kinks at +-1. Pass below 1e-7.
+   in the loss table (``losses.LOSSES``, registered kinds included): the returned gradient against
+   central differences of the returned value, float64, logits kept away from the hinge kinks at +-1.
+   Pass below 1e-7.
 3. ``adam closed form``: a few ``Adam`` steps on one parameter with fixed, known gradients, against
    the bias-corrected update written out here independently of minigan.optim:
        m_t = b1 m + (1 - b1) g,  v_t = b2 v + (1 - b2) g^2,  m_hat = m_t / (1 - b1^t),

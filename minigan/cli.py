@@ -53,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", type=Path, required=True, help="FILE.npy (float32 arrays) or FILE.png (picture)")
     evaluate = sub.add_parser("evaluate", help="score a run's samples beside real held-out data")
     evaluate.add_argument("run_dir", type=Path)
-    evaluate.add_argument("-n", type=positive_int, default=None, help="number of generated samples (default: as many as "
-                                                             "the held-out real images; 2,500 for 2-D data)")
+    evaluate.add_argument("-n", type=positive_int, default=None,
+                          help="number of generated samples (default: as many as the held-out real images; "
+                               "2,500 for 2-D data)")
     evaluate.add_argument("--seed", type=int, default=0)
 
     check = sub.add_parser("check", help="verify this installation: gradients of every layer and loss, Adam, "

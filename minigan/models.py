@@ -19,8 +19,9 @@ shrink nor blow up layer after layer, so G reaches the grid's +-4 from the start
   "mlp"    the seed MLP GAN: G z -> 256 -> 512 -> 1024 (each Dense -> LeakyReLU 0.2 -> BN)
            -> Dense prod(data_shape) -> tanh; D prod(data_shape) -> 512 -> 256 (LeakyReLU 0.2) -> 1.
   "dcgan"  images whose side is a multiple of 4 (on 28x28 it is the benchmark network "dcgan28",
-           also registered under that name; on 8x8 the small conv pair for the embedded digits): G z -> Dense 2c*(H/4)*(W/4) -> BN1d -> ReLU ->
-           reshape -> ConvT(2c -> c, k4 s2 p1) -> BN2d -> ReLU -> ConvT(c -> C, k4 s2 p1) -> tanh;
+           also registered under that name; on 8x8 the small conv pair for the embedded digits):
+           G z -> Dense 2c*(H/4)*(W/4) -> BN1d -> ReLU -> reshape -> ConvT(2c -> c, k4 s2 p1) -> BN2d
+           -> ReLU -> ConvT(c -> C, k4 s2 p1) -> tanh;
            D Conv(C -> c, k4 s2 p1) -> LeakyReLU 0.2 -> Conv(c -> 2c, k4 s2 p1) -> BN2d -> LeakyReLU
            -> Flatten -> Dense 1; c = 64 unless ``width`` says otherwise. A layer that feeds a
            BatchNorm has no bias (as in PyTorch's DCGAN): BN subtracts the per-channel mean,
