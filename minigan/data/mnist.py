@@ -187,7 +187,7 @@ def download(name: str, file: str, dest_dir, mirrors=None, progress: bool = True
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-    raise DownloadError(f"could not download {name} {file} from any mirror:\n  " + "\n  ".join(failures))
+    raise DownloadError(f"could not download {name} {file} from any mirror: " + " | ".join(failures))  # one line
 
 
 def _fetch(url: str, out, expected_size: int, progress: bool) -> None:
