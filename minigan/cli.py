@@ -23,15 +23,29 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value}: expected an integer >= 1")
-    return value
+def integer(minimum: int):
+    """An argparse type: an integer >= minimum (the check of ``options.count``)."""
+    check = options.count(minimum)
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if check(value):
+            raise argparse.ArgumentTypeError(f"{value}: expected {check(value)}")
+        return value
+    return parse
+
+
+positive_int, non_negative_int = integer(1), integer(0)
+
+
+def folder(text: str) -> Path:
+    """An argparse type: a non-empty path."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a folder name, got an empty one")
+    return Path(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a GAN into a run folder")
     options.add_arguments(train)
-    train.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<dataset>-<date>-<time>)")
+    train.add_argument("--out", type=folder, default=None, help="run folder (default: runs/<dataset>-<date>-<time>)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out until --steps")
     train.add_argument("--threads", type=positive_int, default=None,
                        help="BLAS threads (on a busy machine, 1 can be several times faster than the default)")
@@ -49,14 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     sample = sub.add_parser("sample", help="draw samples from a trained run")
     sample.add_argument("run_dir", type=Path)
     sample.add_argument("-n", type=int, default=64, help="number of samples (>= 1)")
-    sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--out", type=Path, required=True, help="FILE.npy (float32 arrays) or FILE.png (picture)")
+    sample.add_argument("--seed", type=non_negative_int, default=0)
+    sample.add_argument("--out", type=folder, required=True, help="FILE.npy (float32 arrays) or FILE.png (picture)")
     evaluate = sub.add_parser("evaluate", help="score a run's samples beside real held-out data")
     evaluate.add_argument("run_dir", type=Path)
     evaluate.add_argument("-n", type=positive_int, default=None,
                           help="number of generated samples (default: as many as the held-out real images; "
                                "2,500 for 2-D data)")
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--seed", type=non_negative_int, default=0)
 
     check = sub.add_parser("check", help="verify this installation: gradients of every layer and loss, Adam, "
                                          "a short training (and on CuPy, every layer against NumPy)")
@@ -96,7 +110,6 @@ def cmd_train(args) -> int:
         if args.out is None:
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
             args.out = Path("runs") / f"{config['dataset']}-{stamp}"
-    print(f"run folder: {args.out}", flush=True)
     metrics = train_run(config, args.out, resume=args.resume)
     shown = {k: v for k, v in metrics.items() if not isinstance(v, list)}
     print("metrics:", json.dumps(shown))
@@ -170,11 +183,7 @@ def _terminate(signum, frame):
 
 
 def main(argv=None) -> int:
-    try:
-        from . import backend  # noqa: F401  (its first import reads MINIGAN_BACKEND)
-    except (ValueError, RuntimeError) as exc:
-        print(f"minigan: error: {exc}", file=sys.stderr)
-        return 2
+    start_error = _import_backend()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -183,6 +192,9 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    if start_error and getattr(args, "backend", "") is None and not getattr(args, "resume", False):
+        print(f"minigan {args.command}: error: {start_error}", file=sys.stderr)  # the default was asked for
+        return 2
     from .backend import BackendUnavailable
     from .interrupts import Interrupted
     from .io import CheckpointError
@@ -202,6 +214,10 @@ def main(argv=None) -> int:
     except TrainingDiverged as exc:
         print(f"minigan {args.command}: error: {exc}", file=sys.stderr)
         return 1
+    except MemoryError as exc:
+        print(f"minigan {args.command}: error: out of memory ({exc or 'an array too large for this machine'}); "
+              f"try a smaller --batch-size or --width", file=sys.stderr)
+        return 2
     except (ValueError, OSError, CheckpointError, BackendUnavailable) as exc:
         # ValueError: a bad option, config, data file or checkpoint; OSError: a file or folder that
         # cannot be read or written; BackendUnavailable: CuPy or a GPU missing.
@@ -210,6 +226,23 @@ def main(argv=None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _import_backend():
+    """Import the backend. Where MINIGAN_BACKEND names one that cannot start here, start on NumPy and
+    return the error: it is reported only by a command that takes its default backend from it."""
+    import os
+
+    try:
+        from . import backend  # noqa: F401  (its first import reads MINIGAN_BACKEND)
+        return None
+    except (ValueError, RuntimeError) as exc:
+        requested = os.environ.pop("MINIGAN_BACKEND")
+        try:
+            from . import backend  # noqa: F401,F811
+        finally:
+            os.environ["MINIGAN_BACKEND"] = requested  # a restarted process (--threads) sees it too
+        return exc
 
 
 def _in_main_thread() -> bool:

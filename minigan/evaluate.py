@@ -18,7 +18,8 @@ import json
 from pathlib import Path
 
 from .io import write_json
-from .run import is_points, load_run, real_images, split_holdout
+from .options import OptionError
+from .run import MIN_EVALUATION_IMAGES, is_points, load_run, real_images, split_holdout
 
 
 def _reference_and_held_out(config: dict, images, seed: int):
@@ -48,6 +49,9 @@ def evaluate_run(run_dir, n: int | None = None, seed: int = 0, log=print) -> dic
         classifier, _ = load_or_train_classifier(config["dataset"], images, labels, log=log)
         reference, held_out, train = _reference_and_held_out(config, images, seed)
         n = min(n or len(held_out), len(held_out))
+        if n < MIN_EVALUATION_IMAGES:
+            raise OptionError(f"-n {n}: expected at least {MIN_EVALUATION_IMAGES} samples (the k-NN figures "
+                              f"need k + 1)")
         samples = gan.sample(n, seed=seed)
         figures = evaluate_images(samples, held_out[:n], reference, classifier)
         if train is not None:
@@ -58,6 +62,8 @@ def evaluate_run(run_dir, n: int | None = None, seed: int = 0, log=print) -> dic
         key = "images"
     path = run_dir / "metrics.json"
     metrics = json.loads(path.read_text()) if path.is_file() else {}
+    if not isinstance(metrics, dict):
+        raise ValueError(f"{path} holds a {type(metrics).__name__}; expected the JSON object minigan train wrote")
     metrics[key] = figures
     metrics["evaluated_step"] = gan.step
     write_json(path, metrics)

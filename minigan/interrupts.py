@@ -13,8 +13,9 @@ import signal
 import threading
 
 
-class Interrupted(Exception):
-    """Training stopped by a signal after a checkpoint was saved."""
+class Interrupted(BaseException):
+    """Training stopped by a signal after a checkpoint was saved. A BaseException, as KeyboardInterrupt
+    is, so that code catching Exception (a check that records failures, say) lets it through."""
 
     def __init__(self, signum: int, message: str):
         super().__init__(message)

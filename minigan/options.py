@@ -72,6 +72,7 @@ class Option:
     fixed: bool = False                  # shapes the models, the data or what the checkpoint holds (the seed,
                                          # Adam's betas): cannot change on --resume
     unset: str = "off"                   # what the default None means, for the help text
+    needs: str | None = None             # another option that must be on (not 0 / None) for this one to be set
 
     @property
     def flag(self) -> str:
@@ -128,7 +129,7 @@ OPTIONS = (
     Option("z_categories", 0, categories, "make z's first coordinate a one-hot code over this many equal-mass "
            "categories (a mixture of generators; 0: off)", arch=True, fixed=True),
     Option("z_noise_scale", 1.0, number(0, low_open=True), "scale of the other noise coordinates beside "
-           "--z-categories' code", arch=True),
+           "--z-categories' code", arch=True, needs="z_categories"),
     Option("ema", None, number(0, 1, low_open=True), "sample from an exponential moving average of G's weights "
            "with this decay (e.g. 0.999)", nullable=True, gan="ema", fixed=True),
     Option("r1", 0.0, number(0), "R1 penalty weight gamma: gamma/2 * mean |dD/dx|^2 on real data (0: off)",
@@ -191,12 +192,31 @@ def make_config(options: dict) -> dict:
     if config["backend"] is None:
         from . import backend
         config["backend"] = backend.name  # MINIGAN_BACKEND's, else numpy
-    if config["arch"] in models.ARCHITECTURES:
+    return _drop_inapplicable(config, keep=options)
+
+
+def _drop_inapplicable(config: dict, keep=()) -> dict:
+    """Put back at their defaults the options, not named in ``keep``, that cannot apply: an architecture
+    option the chosen architecture does not take (a data set's width, say, when another architecture
+    is chosen), and an option whose ``needs`` is off (the grid's noise scale under --z-categories 0)."""
+    from . import models
+
+    if config.get("arch") in models.ARCHITECTURES:
         takes = models.get(config["arch"]).options
         for o in OPTIONS:
-            if o.arch and o.name not in options and o.name not in takes:
+            if o.arch and o.name not in keep and o.name not in takes:
                 config[o.name] = o.default
+    for o in OPTIONS:
+        if o.needs and o.name not in keep and not config.get(o.needs):
+            config[o.name] = o.default
     return config
+
+
+def upgrade(saved: dict) -> dict:
+    """A config.json as a run folder holds it, read for today's rules: options it lacks get their
+    defaults (by ``validate``), and settings older versions recorded but never used (a data set's
+    width under an architecture without one) are put back at their defaults."""
+    return _drop_inapplicable(dict(saved))
 
 
 def _describe(name: str, value, source: str) -> str:
@@ -269,6 +289,9 @@ def validate(config: dict, sources: dict | None = None) -> dict:
             default = "no value" if option.default is None else f"the default {option.default}"
             fail(option.name, f"{default}: arch {arch.name!r} does not take {option.flag} (it is an option "
                               f"of {takes})")
+    for option in OPTIONS:
+        if option.needs and config[option.name] != option.default and not config[option.needs]:
+            fail(option.name, f"the default {option.default}: {option.flag} needs {BY_NAME[option.needs].flag}")
     if config["batch_size"] % config["pack"]:
         fail("batch_size", f"a multiple of --pack ({config['pack']})")
     if config["holdout"] and dataset.kind != "images":

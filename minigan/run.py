@@ -43,6 +43,9 @@ def real_images(config: dict, log=print):
     return dataset.load(data_dir=config.get("data_dir"), download=bool(config.get("download")), log=log)
 
 
+MIN_EVALUATION_IMAGES = 4  # k-NN precision and recall (k = 3) need k + 1 images in each set
+
+
 def holdout_count(config: dict, n: int) -> int:
     """How many of the n images --holdout keeps out of training: the last round(holdout * n)."""
     return round(config.get("holdout", 0.0) * n)
@@ -51,9 +54,14 @@ def holdout_count(config: dict, n: int) -> int:
 def split_holdout(config: dict, images, labels):
     """((train images, train labels), (held-out images, held-out labels)): the last
     round(holdout * N) images in the canonical order are held out."""
-    cut = len(images) - holdout_count(config, len(images))
+    held = holdout_count(config, len(images))
+    cut = len(images) - held
     if cut < 1:
-        raise ValueError(f"--holdout {config['holdout']} leaves no training image of {len(images)}")
+        raise options.OptionError(f"--holdout {config['holdout']}: expected a fraction that leaves training "
+                                  f"images (of {len(images)})")
+    if config.get("holdout") and held < MIN_EVALUATION_IMAGES:
+        raise options.OptionError(f"--holdout {config['holdout']}: keeps {held} of {len(images)} images out; "
+                                  f"expected at least {MIN_EVALUATION_IMAGES} (the k-NN figures need k + 1)")
     return (images[:cut], labels[:cut]), (images[cut:], labels[cut:])
 
 
@@ -101,7 +109,7 @@ def read_config(run_dir) -> dict:
                                   f"train wrote") from exc
     if not isinstance(config, dict):
         raise options.OptionError(f"{path} holds a {type(config).__name__}; expected a JSON object of options")
-    return options.validate(config, dict.fromkeys(config, str(path)))
+    return options.validate(options.upgrade(config), dict.fromkeys(config, str(path)))
 
 
 def restore(gan: GAN, run_dir) -> None:
@@ -128,8 +136,14 @@ def read_history(path, upto_step: int) -> list:
     """Rows of history.csv with step <= upto_step (rows past the checkpoint were never saved with it)."""
     if not Path(path).is_file():
         return []
-    with open(path, newline="") as f:
-        rows = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            if tuple(reader.fieldnames or ()) != HISTORY_FIELDS:
+                raise ValueError(f"expected the columns {', '.join(HISTORY_FIELDS)}")
+            rows = [{k: float(v) for k, v in row.items()} for row in reader]
+    except (ValueError, TypeError, UnicodeDecodeError) as exc:  # a cell missing (None) or not a number
+        raise ValueError(f"{path} is not a history.csv minigan wrote: {exc}") from exc
     for row in rows:
         row["step"] = int(row["step"])
     return [row for row in rows if row["step"] <= upto_step]
@@ -187,6 +201,18 @@ def read_frames(run_dir: Path, upto_step: int) -> dict:
 
 
 # -- training ------------------------------------------------------------------
+def check_batch_statistics(gan: GAN, config: dict) -> None:
+    """Refuse a batch that BatchNorm cannot normalise (one sample per batch: D sees batch_size / pack)."""
+    from .layers import BatchNorm1d, BatchNorm2d
+
+    for model, batch, flag in ((gan.G, config["batch_size"], "--batch-size"),
+                               (gan.D, config["batch_size"] // config["pack"], "--batch-size / --pack")):
+        if batch < 2 and any(isinstance(m, (BatchNorm1d, BatchNorm2d)) for m in model.modules()):
+            raise options.OptionError(f"{flag} {batch}: expected at least 2 samples per batch: arch "
+                                      f"{config['arch']!r} has BatchNorm, which normalises over the batch")
+
+
+
 def prepare_folder(run_dir: Path) -> None:
     """Create the run folder (and its parents); a clear error when that is impossible."""
     try:
@@ -209,14 +235,19 @@ def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
     backend.use(config["backend"])
     sample_real = data_source(config, log)
     gan = build_gan(config)
+    check_batch_statistics(gan, config)
     if resume:
         restore(gan, run_dir)
+        if config["steps"] < gan.step:
+            raise options.OptionError(f"--steps {config['steps']}: expected at least {gan.step}, the step the "
+                                      f"checkpoint in {run_dir} is at (--steps is the run's total)")
         history = read_history(run_dir / "history.csv", gan.step)
         frames = read_frames(run_dir, gan.step)
         log(f"resuming {run_dir} at step {gan.step} of {config['steps']}")
     else:
         history, frames = [], {}
     prepare_folder(run_dir)
+    log(f"run folder: {run_dir}")
     write_json(run_dir / "config.json", config)
     images = not is_points(config)
     frame_every = max(1, config["steps"] // max(1, config.get("frames") or 1))
@@ -254,7 +285,9 @@ def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
             save_checkpoint(gan, run_dir, history, frames)
             stop_if_asked()
     except TrainingDiverged as exc:
-        raise TrainingDiverged(f"{exc}. The last good checkpoint in {run_dir} is kept.") from exc
+        kept = ("The last good checkpoint in {} is kept." if (run_dir / "checkpoint.npz").is_file()
+                else "No checkpoint had been saved yet in {}.").format(run_dir)
+        raise TrainingDiverged(f"{exc}. {kept}") from exc
     finally:
         bar.close()
 

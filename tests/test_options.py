@@ -64,10 +64,13 @@ BAD_NEW_RUNS = [
     (["--arch", "dcgan28"], ["--arch 'dcgan28'", "digits", "28x28"]),
     (["--arch", "mlp2d"], ["--arch 'mlp2d'", "2-D points"]),
     (["--dataset", "ring8", "--arch", "dcgan"], ["--arch 'dcgan'", "ring8", "images"]),
-    (["--dataset", "ring8", "--z-noise-scale", "0.1"], ["z_noise_scale", "needs z_categories"]),
     (["--r1", "1"], ["R1 penalty", "BatchNorm2d"]),
     (["--batch-size", "5000"], ["--batch-size 5000", "at most the 1797 training images"]),
     (["--threads", "0"], ["--threads", "expected an integer >= 1"]),
+    (["--dataset", "ring8", "--z-noise-scale", "0.5"], ["--z-noise-scale 0.5", "needs --z-categories"]),
+    (["--batch-size", "1"], ["--batch-size 1", "at least 2", "BatchNorm"]),
+    (["--holdout", "0.0001"], ["--holdout 0.0001", "keeps 0 of 1797", "at least 4"]),
+    (["--out="], ["--out", "empty"]),
 ]
 
 
@@ -118,6 +121,7 @@ def snapshot(run):
     (["--seed", "3"], ["--seed 3", "expected 0"]),
     (["--steps", "0"], ["--steps 0", ">= 1"]),
     (["--lr-d", "-1"], ["--lr-d -1.0"]),
+    (["--steps", "3"], ["--steps 3", "expected at least 4"]),
 ])
 def test_resume_refuses_a_change_of_shape_and_bad_values_leaving_the_run_untouched(small_run, capsys, argv,
                                                                                      expected):
@@ -155,11 +159,26 @@ def test_resume_needs_a_run(tmp_path, capsys):
     assert files_under(tmp_path) == [(tmp_path / "empty").relative_to(tmp_path)]
 
 
+def test_a_data_set_default_that_cannot_apply_is_dropped(tmp_path):
+    config = options.make_config({"dataset": "grid25", "z_categories": 0})
+    assert config["z_noise_scale"] == 1.0 and options.validate(config)["z_categories"] == 0
+
+
+def test_an_old_config_with_a_width_its_architecture_never_used_still_loads(small_run, tmp_path):
+    out = tmp_path / "old"
+    assert main(["train", "--dataset", "digits", "--arch", "mlp", "--steps", "2", "--frames", "0",
+                 "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    (out / "config.json").write_text(json.dumps({**config, "width": 32}))  # as older versions recorded it
+    assert main(["sample", str(out), "-n", "3", "--out", str(tmp_path / "s.npy")]) == 0
+
+
 def test_sample_refuses_bad_requests_before_writing(small_run, tmp_path, capsys):
     refused(capsys, ["sample", str(small_run), "-n", "0", "--out", str(tmp_path / "s.npy")], "-n 0", ">= 1")
     refused(capsys, ["sample", str(small_run), "--out", str(tmp_path / "x.txt")], "--out", "x.txt", ".npy or .png")
     refused(capsys, ["sample", str(small_run), "--out", str(tmp_path / "no" / "s.npy")], "existing folder")
     refused(capsys, ["sample", str(tmp_path), "--out", str(tmp_path / "s.npy")], "is not a run folder")
+    refused(capsys, ["sample", str(small_run), "--seed", "-1", "--out", str(tmp_path / "s.npy")], "--seed", ">= 0")
     assert not (tmp_path / "s.npy").exists() and not (tmp_path / "x.txt").exists()
 
 
@@ -198,8 +217,38 @@ def test_a_bad_minigan_backend_variable_is_one_line(tmp_path, value, expected):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and f"MINIGAN_BACKEND={value}" in lines[0] and expected in lines[0], result.stderr
     assert files_under(tmp_path) == []
+    # a command that names its backend, or takes none, is not held up by the variable
+    for argv in (["--version"], ["train", "--backend", "numpy", "--dataset", "ring8", "--steps", "2",
+                                 "--out", str(tmp_path / "ok")]):
+        result = subprocess.run([sys.executable, "-m", "minigan", *argv], capture_output=True, text=True, env=env)
+        assert result.returncode == 0, result.stderr
 
 
 def test_the_backend_default_is_the_active_backend():
     assert options.make_config({})["backend"] == backend.name
     assert options.make_config({"backend": "numpy"})["backend"] == "numpy"
+
+
+def test_damaged_run_files_are_one_line(small_run, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MINIGAN_CACHE", str(tmp_path / "cache"))
+    refused(capsys, ["evaluate", str(small_run), "-n", "1"], "-n 1", "at least 4")
+    (small_run / "metrics.json").write_text("[1, 2]")
+    refused(capsys, ["evaluate", str(small_run), "-n", "8"], "metrics.json holds a list")
+    history = small_run / "history.csv"
+    history.write_text(history.read_text().replace("seconds", "secs"))
+    before = snapshot(small_run)
+    refused(capsys, ["train", "--out", str(small_run), "--resume", "--steps", "6"], "history.csv",
+            "not a history.csv minigan wrote")
+    assert snapshot(small_run) == before
+
+
+def test_a_signal_is_not_a_failed_check(monkeypatch):
+    from minigan import check
+    from minigan.interrupts import Interrupted
+
+    def interrupted():
+        raise Interrupted(15, "stopped by SIGTERM")
+
+    monkeypatch.setattr(check, "_adam_item", lambda: interrupted)
+    with pytest.raises(Interrupted):
+        check.run_check("numpy", out=lambda *a: None)

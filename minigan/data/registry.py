@@ -37,6 +37,12 @@ class DataSet:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"data set {self.name!r}: kind {self.kind!r} is not one of {KINDS}")
+        from ..options import BY_NAME
+
+        unknown = sorted(set(self.defaults) - set(BY_NAME))
+        if unknown:
+            raise ValueError(f"data set {self.name!r}: its defaults name {unknown}, which are not options of "
+                             f"minigan train")
         if "arch" not in self.defaults:
             raise ValueError(f"data set {self.name!r}: its defaults must name an 'arch' (the architecture "
                              f"that suits it)")

@@ -27,7 +27,7 @@ _TOY = dict(arch="mlp2d", steps=16000, batch_size=256, z_dim=8, width=64, lr_g=2
 _MNIST = dict(arch="dcgan", steps=5000, batch_size=64, z_dim=100, width=64, lr_schedule="linear",
               log_every=20, checkpoint_every=500)
 
-register(DataSet("ring8", "points", (2,), means=ring_means(8), std=0.01, defaults=_TOY,
+register(DataSet("ring8", "points", (2,), means=ring_means(8), std=0.01, defaults=dict(_TOY),
                  description="8 Gaussians on the unit circle, std 0.01 (PacGAN)"))
 # On the grid G is a mixture of 256 generators (a categorical code in z) so that it can jump between
 # the 25 modes instead of drawing bridges of samples between them; a gain of 2 on its output spans the
@@ -46,7 +46,8 @@ register(DataSet("digits", "images", (1, 8, 8), load=_load_digits,
                  defaults=dict(arch="dcgan", steps=8000, batch_size=64, z_dim=32, width=32, lr_g=5e-4,
                                lr_d=5e-4, lr_schedule="linear", log_every=20, checkpoint_every=1000),
                  description="the embedded UCI 8x8 handwritten digits, 1,797 images (no download)"))
-register(DataSet("mnist", "images", (1, 28, 28), load=_mnist_loader("mnist"), defaults=_MNIST,
+register(DataSet("mnist", "images", (1, 28, 28), load=_mnist_loader("mnist"), defaults=dict(_MNIST),
                  description="MNIST, 28x28 (IDX files from --data-dir, or --download)"))
-register(DataSet("fashion-mnist", "images", (1, 28, 28), load=_mnist_loader("fashion-mnist"), defaults=_MNIST,
+register(DataSet("fashion-mnist", "images", (1, 28, 28), load=_mnist_loader("fashion-mnist"),
+                 defaults=dict(_MNIST),
                  description="Fashion-MNIST, 28x28 (IDX files from --data-dir, or --download)"))
