@@ -93,7 +93,7 @@ def test_a_failed_check_makes_the_lesson_exit_1(tmp_path):
 
 @pytest.mark.skipif(not backend.cupy_available(), reason="CuPy or an NVIDIA GPU is not available")
 def test_gpu_lesson_compares_cupy_with_numpy(tmp_path):
-    lesson = LESSONS_DIR / "12_gpu_with_cupy.py"
+    lesson = LESSONS_DIR / "16_gpu_with_cupy.py"
     result = run_lesson(lesson, tmp_path, "--quick", "--backend", "cupy", "--out", str(tmp_path / "out"))
     assert result.returncode == 0, explain(result)
     assert "cupy vs numpy" in result.stdout, explain(result)

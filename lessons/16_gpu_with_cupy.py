@@ -37,7 +37,7 @@ WHAT THE LESSON DOES
        to 1e-10 relative, float32 training losses and samples to float32-after-training tolerances;
     5. times it.
   Figure gpu.png: the timings (and, with a GPU, NumPy's and CuPy's samples side by side).
-Run:  python lessons/12_gpu_with_cupy.py [--quick] [--backend cupy] [--out DIR]
+Run:  python lessons/16_gpu_with_cupy.py [--quick] [--backend cupy] [--out DIR]
 """
 from _common import Lesson, plt  # first: sets up the path, BLAS threads, matplotlib's Agg backend
 
@@ -169,7 +169,7 @@ else:
     lesson.section("4. no GPU here: what would change")
     print("  CuPy or an NVIDIA GPU is not available on this machine, so the CuPy half is skipped.\n"
           "  On a machine with one:  pip install -e \".[cuda12]\"  (or [cuda13]), then\n"
-          "      python lessons/12_gpu_with_cupy.py --backend cupy\n"
+          "      python lessons/16_gpu_with_cupy.py --backend cupy\n"
           "  runs experiment('cupy') -- the same function, the same seeds, the same code path -- and\n"
           "  checks its results against the NumPy ones above: float64 to 1e-10, float32 training to\n"
           "  float32 tolerances. The only line that differs is backend.use('cupy').")

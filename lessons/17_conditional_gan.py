@@ -23,9 +23,9 @@ THE TWO-PHASE STEP, with labels (batch B = 64; bce = binary cross-entropy on log
 THE CHECKS
   1. the whole chain G -> concat -> D -> loss, back-propagated by hand, against central differences
      w.r.t. z (float64, tolerance 1e-7): the "cut the gradient back" rule is exactly right;
-  2. after training, a classifier trained on the real digits (lesson 11) reads G's samples: asked for
+  2. after training, a classifier trained on the real digits (lesson 15) reads G's samples: asked for
      class k, G must produce something classified as k far more often than chance (10 %).
-Run:  python lessons/13_conditional_gan.py [--quick] [--backend cupy] [--out DIR]
+Run:  python lessons/17_conditional_gan.py [--quick] [--backend cupy] [--out DIR]
 """
 from _common import Lesson, plt  # first: sets up the path, BLAS threads, matplotlib's Agg backend
 

@@ -46,7 +46,7 @@ WHAT THE LESSON DOES
   3. evaluates both with the protocol, prints and checks the figures (the cure captures more modes and
      balances them far better); scatters over the true modes (collapse.png, cure.png, and a side-by-side
      comparison.png with the per-mode histograms).
-Run:  python lessons/09_toy_gans_mode_collapse.py [--quick] [--backend cupy] [--out DIR]
+Run:  python lessons/13_mode_collapse.py [--quick] [--backend cupy] [--out DIR]
 """
 from _common import Lesson, plt  # first: sets up the path, BLAS threads, matplotlib's Agg backend
 

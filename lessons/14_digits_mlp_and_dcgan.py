@@ -41,8 +41,8 @@ WHAT THE LESSON DOES (--quick: 300 steps each; the full run 3,000)
      learned something about the data: the mean of its images approaches the mean real image, and its
      samples are not all the same (per-pixel spread across samples, compared with the real data's);
   3. saves real.png, mlp_samples.png, dcgan_samples.png (fixed noise, eval mode) and training.png.
-(How good are these samples, really? Judging that honestly is lesson 11.)
-Run:  python lessons/10_digits_mlp_and_dcgan.py [--quick] [--backend cupy] [--out DIR]
+(How good are these samples, really? Judging that honestly is lesson 15.)
+Run:  python lessons/14_digits_mlp_and_dcgan.py [--quick] [--backend cupy] [--out DIR]
 """
 from _common import Lesson, plt  # first: sets up the path, BLAS threads, matplotlib's Agg backend
 

@@ -34,7 +34,7 @@ must guess something, so its guesses spread over classes) but not recall nor FD.
 four "generators" to show this: real held-out images (the reference row: what perfect looks like),
 a DCGAN trained briefly on the digits, copies of one image (perfect quality, no diversity), and noise.
 
-Run:  python lessons/11_evaluating_gans.py [--quick] [--backend cupy] [--out DIR]
+Run:  python lessons/15_evaluating_gans.py [--quick] [--backend cupy] [--out DIR]
 """
 import numpy as np
 
