@@ -110,6 +110,8 @@ def cmd_train(args) -> int:
         if args.out is None:
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
             args.out = Path("runs") / f"{config['dataset']}-{stamp}"
+    for line in options.warnings(config):
+        print(f"minigan train: warning: {line}", file=sys.stderr)
     metrics = train_run(config, args.out, resume=args.resume)
     shown = {k: v for k, v in metrics.items() if not isinstance(v, list)}
     print("metrics:", json.dumps(shown))

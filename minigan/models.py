@@ -200,9 +200,22 @@ register(Architecture("dcgan28", dcgan, ("width",), _28x28, description="dcgan o
 register(Architecture("convd", convd, description="MLP generator, conv discriminator"))
 
 
-def build(arch: str, data_shape, z_dim: int, pack: int = 1, **options):
+def apply_spectral_norm(module):
+    """Wrap every Dense, Conv2d and ConvTranspose2d inside ``module`` (through Sequential containers) in
+    ``SpectralNorm``, in place; returns ``module``. Each weight layer is then divided by its largest
+    singular value at every training forward, so D is 1-Lipschitz layer by layer."""
+    from .layers import SpectralNorm
+
+    for container in [m for m in module.modules() if isinstance(m, Sequential)]:
+        container.layers = [SpectralNorm(layer) if isinstance(layer, (Dense, Conv2d, ConvTranspose2d))
+                            else layer for layer in container.layers]
+    return module
+
+
+def build(arch: str, data_shape, z_dim: int, pack: int = 1, spectral_norm: bool = False, **options):
     """Build ``(G, D)`` for the registered architecture ``arch``, initialised as the module docstring says.
 
+    ``spectral_norm``: wrap D's weight layers in ``SpectralNorm`` (``apply_spectral_norm``).
     ``options``: the architecture's options (``Architecture.options``) and any other keyword its
     builder takes. Raises ValueError when the data do not fit the architecture, or for an option
     that another architecture takes and this one does not.
@@ -220,4 +233,6 @@ def build(arch: str, data_shape, z_dim: int, pack: int = 1, **options):
     if entry.dcgan_init:
         dcgan_init(G)
         dcgan_init(D)
+    if spectral_norm:  # after the initialisation: it normalises the weights the architecture chose
+        apply_spectral_norm(D)
     return G, D

@@ -68,6 +68,7 @@ class Option:
     choices: Callable | None = None      # () -> the allowed values (read from a registry when asked)
     nullable: bool = False               # None is allowed (off)
     arch: bool = False                   # passed to the architecture's builder, if it takes the option
+    build: bool = False                  # passed to models.build for every architecture
     gan: str | None = None               # the GAN keyword it becomes (options sharing one form a tuple)
     fixed: bool = False                  # shapes the models, the data or what the checkpoint holds (the seed,
                                          # Adam's betas): cannot change on --resume
@@ -130,6 +131,9 @@ OPTIONS = (
            "categories (a mixture of generators; 0: off)", arch=True, fixed=True),
     Option("z_noise_scale", 1.0, number(0, low_open=True), "scale of the other noise coordinates beside "
            "--z-categories' code", arch=True, needs="z_categories"),
+    Option("spectral_norm", False, anything(bool), "wrap every weight layer of D (Dense, Conv2d, ConvTranspose2d) "
+           "in spectral normalisation (Miyato et al. 2018): D becomes 1-Lipschitz per layer", build=True,
+           fixed=True),
     Option("ema", None, number(0, 1, low_open=True), "sample from an exponential moving average of G's weights "
            "with this decay (e.g. 0.999)", nullable=True, gan="ema", fixed=True),
     Option("r1", 0.0, number(0), "R1 penalty weight gamma: gamma/2 * mean |dD/dx|^2 on real data (0: off)",
@@ -311,12 +315,22 @@ def check_resume(saved: dict, options: dict, source: str = "command line") -> No
 
 # -- what the models and the trainer get ------------------------------------------------------------
 def arch_options(config: dict) -> dict:
-    """The architecture's options from the config: those it takes, when set (None: its own default)."""
+    """The keywords of ``models.build`` from the config: the options every architecture takes
+    (``build``), and the architecture's own options it takes, when set (None: its own default)."""
     from . import models
 
     takes = models.get(config["arch"]).options
-    return {o.name: config[o.name] for o in OPTIONS
-            if o.arch and o.name in takes and config.get(o.name) is not None}
+    return {o.name: config.get(o.name, o.default) for o in OPTIONS
+            if o.build or (o.arch and o.name in takes and config.get(o.name) is not None)}
+
+
+def warnings(config: dict) -> list:
+    """Settings that are allowed but probably not meant, one line each."""
+    lines = []
+    if config["loss"] == "wasserstein" and not config["spectral_norm"]:
+        lines.append("--loss wasserstein needs a 1-Lipschitz D, and nothing constrains this one: its loss can "
+                     "grow without bound (add --spectral-norm)")
+    return lines
 
 
 def gan_arguments(config: dict) -> dict:

@@ -8,6 +8,8 @@ A run folder holds:
   losses.png       losses, D outputs and gradient norms against the step
   metrics.json     the run's evaluation figures
   progress.gif     (image data) the fixed-noise grid over training; its frames live in frames.npz
+  game.png         (2-D data, --pack 1) D's probability over the plane, real and generated points, and the
+                   arrows -dL_G/dx that D hands G
 Every file is written atomically.
 """
 from __future__ import annotations
@@ -292,6 +294,11 @@ def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
         bar.close()
 
     write_samples(gan, config, run_dir / "samples.png")
+    if is_points(config) and config["pack"] == 1:  # D judges single points: its view of the plane can be drawn
+        from .game import save_game
+
+        real = data.sample_toy(config["dataset"], 1000, backend.rng(fixed_noise_seed(config) + 2))
+        save_game(gan, real, run_dir / "game.png", f"{config['dataset']}: what D sees, step {gan.step}")
     from .viz import save_gif, save_history_plot
 
     if history:
