@@ -63,7 +63,7 @@ import numpy as np
 from . import backend, losses
 from .gradcheck import check_layer, numerical_gradient, rel_error
 from .layers import (BatchNorm1d, BatchNorm2d, CategoricalCode, CodedDense, Conv2d, ConvTranspose2d, Dense,
-                     Flatten, LeakyReLU, Module, ReLU, Reshape, Scale, Sequential, Sigmoid, Tanh)
+                     Flatten, LeakyReLU, Module, ReLU, Reshape, Scale, Sequential, Sigmoid, SpectralNorm, Tanh)
 from .optim import Adam
 
 GRAD_TOL = 1e-7       # float64 central differences: a correct derivative scores ~1e-10 (gradcheck.py)
@@ -131,6 +131,14 @@ LAYER_CASES = (
     LayerCase("Reshape", lambda: Reshape(3, 2, 2), (2, 12)),
     LayerCase("CategoricalCode", lambda: CategoricalCode(5, noise_scale=0.3), (6, 4), _z0_in_bin_middles(5)),
     LayerCase("CodedDense", lambda: CodedDense(5, 4, 3, noise_scale=0.3), (6, 4), _z0_in_bin_middles(5)),
+    # Eval mode: u stays fixed and sigma = ||Wm^T u||, whose gradient is exactly the backward's u v^T. In train
+    # mode each forward would move u (a fresh u is far from converged), so central differences would see a
+    # different function at every call (tests/test_spectral_norm.py checks train mode with u held fixed).
+    LayerCase("SpectralNorm(Dense) eval", lambda: SpectralNorm(Dense(5, 3)).eval(), (4, 5)),
+    LayerCase("SpectralNorm(Conv2d) eval", lambda: SpectralNorm(Conv2d(2, 3, 3, stride=2, padding=1)).eval(),
+              (2, 2, 5, 5)),
+    LayerCase("SpectralNorm(ConvTranspose2d) eval",
+              lambda: SpectralNorm(ConvTranspose2d(2, 3, 4, stride=2, padding=1)).eval(), (2, 2, 3, 3)),
     # The chain rule through a container. No conv bias before BatchNorm: BN removes per-channel
     # constants, so that bias's true gradient is exactly 0 and its relative error meaningless.
     LayerCase("Sequential conv-BN-LReLU-Dense",

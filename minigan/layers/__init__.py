@@ -7,7 +7,8 @@ from .dense import Dense
 from .init import dcgan_init
 from .norm import BatchNorm1d, BatchNorm2d
 from .shape import Flatten, Reshape
+from .spectral import SpectralNorm
 
 __all__ = ["Module", "Sequential", "Dense", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d",
-           "LeakyReLU", "ReLU", "Tanh", "Sigmoid", "Scale", "CategoricalCode", "CodedDense", "sigmoid", "Flatten", "Reshape",
-           "dcgan_init"]
+           "LeakyReLU", "ReLU", "Tanh", "Sigmoid", "Scale", "CategoricalCode", "CodedDense", "sigmoid", "Flatten",
+           "Reshape", "SpectralNorm", "dcgan_init"]
