@@ -1,4 +1,4 @@
-"""Lesson 12 — the same code on a GPU with CuPy, and what changes: nothing but the backend.
+"""Lesson 16 — the same code on a GPU with CuPy, and what changes: nothing but the backend.
 
 THE IDEA
 --------
