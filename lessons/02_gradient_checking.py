@@ -4,8 +4,12 @@ THE IDEA
 --------
 A backward pass written by hand is a claim: "this is the derivative of the forward". Central
 differences test that claim with nothing but the forward pass. Done right (float64, a sensible h,
-a relative error) a correct layer scores ~1e-10 and a wrong one ~1e-2 or worse: there is no grey zone.
-Done in float32 the test cannot tell a right layer from a wrong one.
+a relative error) a correct layer scores ~1e-10, and a gross bug (a missing transpose, a forgotten
+term) ~1e-2 or worse. But subtle bugs land in between, in a grey zone from 1e-7 to 1e-2: BatchNorm
+normalised with the unbiased variance (divide by m - 1) scores a few times 1e-3 at m = 32, BatchNorm whose
+backward drops the eps in sqrt(var + eps) ~1e-5 on an input of variance 1/4. So a figure above ~1e-7
+in float64 is a bug to find, however small it looks. Done in float32 the test cannot tell a right
+layer from a wrong one.
 
 CENTRAL DIFFERENCES
 Taylor's formula around x, for a step h:
@@ -35,7 +39,19 @@ RELATIVE ERROR
 An absolute error of 1e-6 is excellent for a gradient of size 1e3 and damning for one of size 1e-6.
 minigan uses one number per array:
     rel_error(a, b) = max|a - b| / max(1e-8, max(|a| + |b|))
-Below 1e-7 in float64: correct. Around 1e-2 or more: a bug (a missing transpose, a forgotten term).
+Below 1e-7 in float64: correct. Around 1e-2 or more: a gross bug (a missing transpose, a forgotten term).
+In between: a subtle bug, not "nearly right". Two of them, worked out (one feature, m values,
+xhat = (x - mu)/sigma, S = sum_i dy_i xhat_i, lesson 04 for BatchNorm's backward):
+  * the forward normalises with the UNBIASED variance, var * m/(m - 1) (np.var(ddof=1), torch.var's
+    default), but the backward is the textbook one, written for the biased var. The true derivative of
+    that forward has - xhat_j S/(m - 1) where the textbook has - xhat_j S/m, so
+        analytic - true = gamma/sigma * xhat_j * S / (m (m - 1))     for every j,
+    relative to the gradient ~ |xhat| |S| / m^2: between m^-1.5 (S ~ sqrt(m) for a random dy) and
+    1/m (dy along xhat, S ~ m). Here, m = 32, a random dy: ~4e-3;
+  * the backward uses 1/sqrt(var) where the forward used 1/sqrt(var + eps): every entry of dx is
+    multiplied by k = sqrt(1 + eps/var), so (for features of equal variance) rel_error =
+    (k - 1)/(k + 1) ~ eps/(4 var): 1e-5 for eps = 1e-5 and var = 1/4. Harmless-looking, yet 100x above
+    the 1e-7 bar, and the dx it returns is badly wrong for a nearly constant feature (var ~ eps).
 
 WHAT THE LESSON DOES
   1. measures error(h) of central and forward differences, in float64 and float32, on a small
@@ -44,8 +60,10 @@ WHAT THE LESSON DOES
      discriminator, where one relative error is "bad" for a good reason: the bias of a conv followed by
      BatchNorm has a gradient of exactly zero (BatchNorm subtracts the channel mean, so a per-channel
      constant cancels), and a relative error of noise over zero means nothing; compare absolute errors;
-  3. plants two classic bugs (a missing transpose; BatchNorm's backward that forgets that the batch
-     mean and variance depend on x) and shows the check catches both (figure layer_checks.png);
+  3. plants two gross bugs (a missing transpose; BatchNorm's backward that forgets that the batch
+     mean and variance depend on x) and shows the check catches both (above 1e-2), then two subtle
+     ones (the unbiased variance; eps dropped in the backward) that land in the grey zone, each at
+     the size worked out above (figure layer_checks.png);
   4. shows check_layer refuses float32.
 Run:  python lessons/02_gradient_checking.py [--quick] [--backend cupy] [--out DIR]
 """
@@ -185,7 +203,7 @@ print(f"  (its rel err {errors['2.b']:.1e} is rounding noise divided by ~0: when
 print("  (this is why DCGAN builds the convs that feed a BatchNorm with bias=False: those biases never learn)")
 
 # ---------------------------------------------------------------------------------------------
-lesson.section("3. two planted bugs: does the check catch them?")
+lesson.section("3. two gross planted bugs: does the check catch them?")
 
 
 class DenseMissingTranspose(Dense):
@@ -215,18 +233,89 @@ for label, layer, x_in in [("Dense: missing transpose", DenseMissingTranspose(4,
     bugs[label] = errors["x"]
     lesson.check_that(f"caught: {label}", errors["x"] > 1e-2, f"x rel err {errors['x']:.1e} > 1e-2")
 
+# ---------------------------------------------------------------------------------------------
+lesson.section("3b. two subtle bugs: the grey zone between 1e-7 and 1e-2")
+
+
+class BatchNormUnbiasedVariance(BatchNorm1d):
+    """Train mode normalises with var * m/(m - 1) (np.var(ddof=1)); the backward is the textbook one."""
+
+    def forward(self, x):
+        y = super().forward(x)
+        if not self.training:
+            return y
+        x_hat, inv_std, m = self._cache
+        var = 1 / inv_std ** 2 - self.eps                   # the biased variance the parent used
+        inv_std_unbiased = 1 / (var * m / (m - 1) + self.eps) ** 0.5
+        x_hat = x_hat * (inv_std_unbiased / inv_std)       # (x - mu) / sqrt(var_unbiased + eps)
+        self._cache = (x_hat, inv_std_unbiased, m)         # ... which the (unchanged) backward reads
+        return x_hat * self.params["gamma"] + self.params["beta"]
+
+
+class BatchNormBackwardWithoutEps(BatchNorm1d):
+    """The forward divides by sqrt(var + eps); the backward by sqrt(var)."""
+
+    def backward(self, grad_out, input_grad=True, param_grads=True):
+        x_hat, inv_std, m = self._cache
+        self._cache = (x_hat, 1 / (1 / inv_std ** 2 - self.eps) ** 0.5, m)   # 1/sqrt(var): eps dropped
+        try:
+            return super().backward(grad_out, input_grad, param_grads)
+        finally:
+            self._cache = (x_hat, inv_std, m)
+
+
+M = 32
+grey = {}
+# (a) the unbiased variance, m = 32 (one batch of 32 rows, 4 features; gamma != 1 so it enters the formula)
+layer = BatchNormUnbiasedVariance(4)
+layer.params["gamma"][...] = A(rng.uniform(0.5, 2.0, 4))
+x_in = normal(M, 4)
+errors = check_layer(layer, x_in)
+label = f"BatchNorm: unbiased variance (m = {M})"
+grey[label] = errors["x"]
+print(f"  {label}: rel err x {errors['x']:.1e}, gamma {errors['gamma']:.1e}, beta {errors['beta']:.1e}"
+      f"   (1/m = {1 / M:.1e}, m^-1.5 = {M ** -1.5:.1e})")
+lesson.check_that(f"{label}: in the grey zone", 1e-7 < errors["x"] < 1e-2, f"1e-7 < {errors['x']:.1e} < 1e-2")
+# ... and it is the size worked out above: numeric - analytic = -gamma/sigma xhat_j S / (m (m - 1))
+G_bn = normal(M, 4)
+layer(x_in)
+layer.zero_grad()
+analytic = H(layer.backward(G_bn))
+x_hat, inv_std, _ = (H(a) if hasattr(a, "shape") else a for a in layer._cache)
+S = (H(G_bn) * x_hat).sum(axis=0)
+predicted = -H(layer.params["gamma"]) * inv_std * x_hat * S / (M * (M - 1))
+numeric = H(numerical_gradient(lambda: float((layer(x_in) * G_bn).sum()), x_in))
+lesson.check("... its error numeric - analytic = -gamma/sigma xhat S/(m(m-1)), as derived (rel err)",
+             rel_error(numeric - analytic, predicted), 1e-5)
+
+# (b) eps dropped in the backward; each feature standardised to variance exactly 1/4, so k is one number
+VAR = 0.25
+layer = BatchNormBackwardWithoutEps(4)
+x_host = rng.standard_normal((8, 4))
+x_host = (x_host - x_host.mean(axis=0)) / x_host.std(axis=0) * VAR ** 0.5
+errors = check_layer(layer, A(x_host))
+k = (1 + layer.eps / VAR) ** 0.5
+label = f"BatchNorm: eps dropped in backward (var {VAR})"
+grey[label] = errors["x"]
+print(f"  {label}: rel err x {errors['x']:.2e}, gamma {errors['gamma']:.1e}, beta {errors['beta']:.1e}"
+      f"   ((k - 1)/(k + 1) = {(k - 1) / (k + 1):.2e}, k = sqrt(1 + eps/var))")
+lesson.check_that(f"{label}: in the grey zone", 1e-7 < errors["x"] < 1e-2, f"1e-7 < {errors['x']:.1e} < 1e-2")
+lesson.check("... its rel err = (k - 1)/(k + 1) ~ eps/(4 var), as derived (rel err of the rel err)",
+             abs(errors["x"] / ((k - 1) / (k + 1)) - 1), 1e-3)
+
 fig, ax = plt.subplots(figsize=(8, 5.5))
-labels = list(worst) + list(bugs)
-values = list(worst.values()) + list(bugs.values())
-colors = ["tab:green"] * len(worst) + ["tab:red"] * len(bugs)
+labels = list(worst) + list(grey) + list(bugs)
+values = list(worst.values()) + list(grey.values()) + list(bugs.values())
+colors = ["tab:green"] * len(worst) + ["tab:orange"] * len(grey) + ["tab:red"] * len(bugs)
 ax.barh(range(len(labels)), np.maximum(values, 1e-18), color=colors)
 ax.set_yticks(range(len(labels)))
 ax.set_yticklabels(labels, fontsize=8)
 ax.set_xscale("log")
 ax.axvline(1e-7, color="gray", linestyle="--", label="1e-7")
+ax.axvline(1e-2, color="gray", linestyle=":", label="1e-2")
 ax.invert_yaxis()
 ax.set_xlabel("worst relative error (float64, h=1e-6)")
-ax.set_title("check_layer: correct layers (green) vs planted bugs (red)")
+ax.set_title("check_layer: correct (green), subtle bugs (orange), gross bugs (red)", fontsize=10)
 ax.legend()
 lesson.savefig(fig, "layer_checks.png")
 

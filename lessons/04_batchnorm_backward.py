@@ -47,14 +47,23 @@ A HAND EXAMPLE (m = 4, gamma = 1, beta = 0, eps = 0):
     dy = [1, 0, 0, 0]: mean(dy) = 1/4, mean(dy * xhat) = -1/4
     dx = dy - 1/4 - xhat * (-1/4) = [1 - 1/4 - 1/4, -1/4 - 1/4, -1/4 + 1/4, -1/4 + 1/4] = [1/2, -1/2, 0, 0]
 Raising y_1 can only be done by pulling x_1 away from its twin x_2; moving x_3 or x_4 would change mu
-and sigma in a way that cancels. And with m = 2 the outputs are always -1 and +1 whatever x is, so
-dx = 0 exactly: BatchNorm over a batch of two passes no gradient at all.
+and sigma in a way that cancels.
+
+A BATCH OF TWO. Write x = (x_1, x_2), d = (x_2 - x_1)/2, so mu = (x_1 + x_2)/2, var = d^2 and
+xhat = (-r, r) with r = |d| / sqrt(d^2 + eps) (d > 0 below). With eps = 0, r = 1: the outputs are
+always -1 and +1 whatever x is, and dx = 0: BatchNorm over a batch of two passes no gradient at all
+(in floating point: zero up to rounding, ~1e-17). With eps > 0 (minigan's default 1e-5) r is a hair
+below 1 and the projection leaves a sliver: I - 11^T/2 - xhat xhat^T/2 = ((1 - r^2)/2) [[1, -1], [-1, 1]]
+with 1 - r^2 = eps / sigma^2, so
+    dx = gamma eps / (2 sigma^3) * (dy_1 - dy_2) * (1, -1)          sigma = sqrt(d^2 + eps)
+small (for x = (0.3, 7.0): eps / (2 sigma^3) = 1.3e-7) but not zero; it grows as the two values
+approach each other (sigma^2 -> eps: dx -> gamma (dy_1 - dy_2)/(2 sqrt(eps)) (1, -1)).
 
 EVAL MODE: mu and sigma = sqrt(running_var + eps) are constants, the layer is a per-feature affine
 map, and dx = gamma/sigma * dy.
 
 WHAT THE LESSON DOES
-  1. the hand examples (m = 4 and m = 2) against minigan.layers.BatchNorm1d;
+  1. the hand examples (m = 4, and m = 2 with eps = 0 and with eps = 1e-5) against minigan.layers.BatchNorm1d;
   2. a "long way" backward (the staged graph through mu, var, sigma, as a first derivation would
      write it) against the compact formula on random data;
   3. check_layer (central differences) for BatchNorm1d and BatchNorm2d, in train and in eval mode;
@@ -78,7 +87,7 @@ A, H = backend.asarray, backend.to_numpy
 rng = backend.rng(lesson.seed)
 
 # ---------------------------------------------------------------------------------------------
-lesson.section("1. hand examples, eps = 0")
+lesson.section("1. hand examples: eps = 0, then a batch of two with eps = 1e-5")
 bn = BatchNorm1d(1, eps=0.0)                  # gamma = 1, beta = 0 at creation
 y = bn(A([[1.0], [1.0], [3.0], [3.0]]))       # x (m=4, C=1)
 dx = H(bn.backward(A([[1.0], [0.0], [0.0], [0.0]])))[:, 0]
@@ -88,7 +97,23 @@ bn2 = BatchNorm1d(1, eps=0.0)
 y2 = bn2(A([[0.3], [7.0]]))
 dx2 = H(bn2.backward(A(rng.standard_normal((2, 1)))))
 print(f"  m=2: x = [0.3, 7.0] -> y = {H(y2)[:, 0].tolist()} (always -1, +1);  dx = {dx2[:, 0].tolist()}")
-lesson.check("m=2: no gradient passes (max |dx|)", abs(dx2).max(), 1e-15)
+lesson.check("m=2, eps = 0: no gradient passes (max |dx|, zero up to rounding)", abs(dx2).max(), 1e-15)
+# the same batch with minigan's default eps = 1e-5: a tiny gradient, exactly the formula above
+bn3 = BatchNorm1d(1)
+gamma3 = 1.7
+bn3.params["gamma"][...] = gamma3
+x3 = np.array([[0.3], [7.0]])
+bn3(A(x3))
+dy3 = np.array([[1.0], [0.0]])                # dy = (1, 0): dx = gamma eps/(2 sigma^3) (1, -1)
+dx3 = H(bn3.backward(A(dy3)))[:, 0]
+sigma3 = float(np.sqrt(((x3[1, 0] - x3[0, 0]) / 2) ** 2 + bn3.eps))
+expected3 = gamma3 * bn3.eps / (2 * sigma3 ** 3) * (dy3[0, 0] - dy3[1, 0]) * np.array([1.0, -1.0])
+print(f"  m=2, eps = {bn3.eps}: dx = {dx3.tolist()}; gamma eps/(2 sigma^3) (dy_1 - dy_2) (1, -1) = "
+      f"{expected3.tolist()}")
+lesson.check_that("m=2, eps = 1e-5: the gradient is small but NOT zero (1e-9 < |dx| < 1e-6)",
+                  1e-9 < abs(dx3).min() <= abs(dx3).max() < 1e-6, f"|dx| = {abs(dx3).max():.2e}")
+lesson.check("m=2, eps = 1e-5: dx = gamma eps/(2 sigma^3) (dy_1 - dy_2) (1, -1) (rel err)",
+             rel_error(dx3, expected3), 1e-6)
 
 # ---------------------------------------------------------------------------------------------
 lesson.section("2. the long way (staged graph) vs the compact formula, x (N=16, C=5)")
@@ -159,8 +184,9 @@ sigma = float(np.sqrt(x.var()))
 lesson.check("sum_j dx_j = 0 (relative to |dy|)", abs(dx.sum()) / abs(dy).sum(), 1e-13)
 lesson.check("sum_j dx_j xhat_j = 0 (relative to |dy|)", abs((dx * xhat).sum()) / abs(dy).sum(), 1e-13)
 
-# The Jacobian, column by column: backward of the unit vector e_i gives row i of J^T (= column i of J).
-J_code = np.stack([H(bn.backward(A(np.eye(m)[i][:, None])))[:, 0] for i in range(m)], axis=1)
+# The Jacobian J[i, j] = dy_i/dx_j, row by row: backward of the unit vector e_i is J^T e_i, the gradient of
+# y_i w.r.t. x: row i of J (= column i of J^T).
+J_code = np.stack([H(bn.backward(A(np.eye(m)[i][:, None])))[:, 0] for i in range(m)], axis=0)
 J_formula = gamma / sigma * (np.eye(m) - np.ones((m, m)) / m - np.outer(xhat, xhat) / m)
 lesson.check("Jacobian from backward vs (gamma/sigma)(I - 11^T/m - xhat xhat^T/m) (rel err)",
              rel_error(J_code, J_formula), 1e-13)
@@ -184,7 +210,7 @@ ax1.set_xlabel("sample j of the batch")
 ax1.set_title("dy = shift part + stretch part + dx*sigma/gamma")
 ax1.legend(fontsize=7)
 im = ax2.imshow(J_code * sigma / gamma, cmap="RdBu_r", vmin=-1, vmax=1)
-ax2.set_title("Jacobian dx_j/dy_i * sigma/gamma (from backward)")
+ax2.set_title("Jacobian J[i, j] = dy_i/dx_j * sigma/gamma (from backward)")
 fig.colorbar(im, ax=ax2)
 lesson.savefig(fig, "batchnorm_backward.png")
 

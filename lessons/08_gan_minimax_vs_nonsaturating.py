@@ -22,13 +22,23 @@ the batch of N fakes, so each gradient below carries a factor 1/N):
   "nonsaturating"  L_G = -log D            (the paper's practical alternative)
                    dL_G/da = -(1/D) * D(1 - D) = -(1 - D)
 (using ds/da = s(1 - s) = D(1 - D)). Both are negative: both push a, hence D(G(z)), UP. They have the
-same fixed points; they differ only in HOW HARD they push:
-  * early in training D easily spots fakes, D(G(z)) ~ 0.001: the minimax gradient is -D ~ -0.001
-    (it "saturates": the log(1 - D) curve is flat near D = 0), the non-saturating one is -(1 - D) ~ -1;
-  * for the same fake, the two gradients w.r.t. G's parameters differ by exactly the factor
+same fixed points; per sample they differ only in HOW HARD they push:
+  * early in training D easily spots fakes, D(G(z)) ~ 0.001: the minimax gradient is -D ~ -0.001, the
+    non-saturating one is -(1 - D) ~ -1. The minimax loss "saturates" IN THE LOGIT: log(1 - s(a)) has
+    derivative -s(a) -> 0 as a -> -inf, so it is flat in a where D -> 0. It is NOT flat in D itself:
+    d/dD log(1 - D) = -1/(1 - D) -> -1 there. The flatness comes from the sigmoid, ds/da = D(1 - D) ~ D,
+    which the non-saturating loss cancels: d/dD (-log D) = -1/D is huge exactly where ds/da is tiny;
+  * for ONE fake, the two gradients w.r.t. G's parameters differ by exactly the factor
         grad_nonsaturating = ((1 - D) / D) * grad_minimax
-    because everything after dL_G/da (D's backward, G's backward) is the same linear map.
-So with D(G(z)) = 0.001 the non-saturating gradient is ~1000x larger, pointing the same way.
+    because everything after dL_G/da (D's backward, G's backward) is the same linear map: they are
+    parallel, and with D(G(z)) = 0.001 the non-saturating one is 999x longer;
+  * over a BATCH they are not parallel. With J_i = da_i/dtheta (G's parameters theta) and D_i = D(G(z_i)),
+        grad_minimax = -(1/N) sum_i D_i J_i,     grad_nonsaturating = -(1/N) sum_i (1 - D_i) J_i:
+    two different weightings of the same per-sample directions. The minimax sum weights each fake by
+    D_i, favouring those D already likes; the non-saturating sum by 1 - D_i, nearly uniform when every
+    D_i is small: relative to the minimax one it up-weights each fake by (1 - D_i)/D_i, the most for the
+    fakes D rejects most. Unless every D_i is the same, the two batch gradients point in different
+    directions (cosine < 1), and the ratio of their norms is only roughly (1 - D)/D.
 
 WHY IT MATTERS, AND WHAT ADAM DOES (AND DOES NOT) FIX. With plain SGD a 1000x smaller gradient is a
 1000x smaller step: the minimax G stays stuck while D keeps winning. Adam divides each step by the
@@ -40,11 +50,14 @@ In the runs below the Adam-trained minimax G does not escape; the non-saturating
 strongest when G is losing, does. Hence the non-saturating loss is the default (minigan's too).
 
 WHAT THE LESSON DOES (a 2-D toy GAN, minigan.models.build("mlp2d"), minigan.train.GAN, float64)
-  1. generator_loss's gradients against the formulas -D and -(1 - D) on a grid of logits;
+  1. generator_loss's gradients against the formulas -D and -(1 - D) on a grid of logits, and where
+     log(1 - D) is flat: in the logit (d/da -> 0) but not in D (d/dD -> -1), by central differences;
   2. a real training run where D gets a head start (G's learning rate ~0, so G stays put while D learns
      to reject its fakes; D's updates are the same for both losses), recording G's gradient norm and
-     D(G(z)) at every step, for both losses: the ratio of the norms follows (1 - D)/D; for one fake it
-     equals it exactly (figure generator_gradient.png: theory curves, and the measured ratio);
+     D(G(z)) at every step, for both losses: the ratio of the norms roughly follows (1 - D)/D; for one
+     fake it equals it exactly, gradients parallel; for the batch the two gradients point in different
+     directions (cosine < 1), and the non-saturating batch gradient is exactly the minimax per-sample
+     gradients reweighted by (1 - D_i)/D_i (figure generator_gradient.png: theory curves, measured ratio);
   3. then G learns: with SGD the minimax G stays stuck and the non-saturating G escapes; with Adam the
      minimax G moves but still loses, the non-saturating one escapes (figure escape.png).
 Run:  python lessons/08_gan_minimax_vs_nonsaturating.py [--quick] [--backend cupy] [--out DIR]
@@ -84,6 +97,33 @@ lesson.check("minimax value = mean log(1 - D) (abs err)", abs(value_mm - np.log1
 lesson.check("nonsaturating value = -mean log D (abs err)", abs(value_ns + np.log(D).mean()), 1e-12)
 lesson.check_that("both push D(G(z)) up: every dL_G/da < 0",
                   (measured["minimax"] < 0).all() and (measured["nonsaturating"] < 0).all(), "")
+
+
+def minimax_in_logit(a):
+    return float(np.log1p(-1 / (1 + np.exp(-a))))      # log(1 - s(a))
+
+
+def nonsaturating_in_logit(a):
+    return float(np.log1p(np.exp(-a)))                  # -log s(a)
+
+
+def central_difference(f, at, step):
+    return (f(at + step) - f(at - step)) / (2 * step)
+
+
+# Where is log(1 - D) flat? Central differences, in the logit a and in D itself, as D -> 0.
+Ds = np.array([1e-1, 1e-2, 1e-3, 1e-4])
+print("      D       d/da log(1 - s(a))   d/dD log(1 - D)   d/da -log s(a)")
+flat_a, slope_D, ns_a = [], [], []
+for Dv in Ds:
+    a0 = float(np.log(Dv / (1 - Dv)))                    # the logit with s(a0) = Dv
+    flat_a.append(central_difference(minimax_in_logit, a0, 1e-6))
+    slope_D.append(central_difference(lambda d: float(np.log1p(-d)), Dv, 1e-6 * Dv))   # a step of 1e-6 D in D
+    ns_a.append(central_difference(nonsaturating_in_logit, a0, 1e-6))
+    print(f"  {Dv:7.0e}    {flat_a[-1]:+.6e}        {slope_D[-1]:+.6f}         {ns_a[-1]:+.6f}")
+lesson.check("log(1 - D) is flat in the LOGIT: d/da = -D -> 0 (rel err vs -D)", rel_error(flat_a, -Ds), 1e-7)
+lesson.check("... but NOT in D: d/dD log(1 - D) = -1/(1 - D) -> -1 (rel err)", rel_error(slope_D, -1 / (1 - Ds)), 1e-7)
+lesson.check("-log D in the logit: d/da = -(1 - D) -> -1 (rel err)", rel_error(ns_a, -(1 - Ds)), 1e-7)
 
 # ---------------------------------------------------------------------------------------------
 HEAD_START = 120 if lesson.quick else 300
@@ -127,8 +167,9 @@ gan = gans["minimax"]
 z = gan.noise(1, backend.rng(123))                   # (1, z_dim)
 
 
-def g_gradient(kind):
-    """G's gradient for one batch, as the trainer's G step computes it: through D, into G. -> (vector, D)."""
+def g_gradient(kind, z):
+    """G's gradient for one batch z, as the trainer's G step computes it: through D, into G. -> (vector, D of
+    the first fake)."""
     G, Dnet = gan.G, gan.D
     G.zero_grad()
     logit = Dnet(G(z))
@@ -137,12 +178,45 @@ def g_gradient(kind):
     return np.concatenate([H(g).ravel() for _, _, g in G.parameters()]), float(H(sigmoid(logit))[0, 0])
 
 
-g_mm, D1 = g_gradient("minimax")
-g_ns, _ = g_gradient("nonsaturating")
+g_mm, D1 = g_gradient("minimax", z)
+g_ns, _ = g_gradient("nonsaturating", z)
 print(f"  one fake: D(G(z)) = {D1:.3e}, |grad| minimax {np.linalg.norm(g_mm):.3e}, "
       f"nonsaturating {np.linalg.norm(g_ns):.3e}")
 lesson.check("one fake: grad_nonsaturating = ((1 - D)/D) grad_minimax (rel err)",
              rel_error(g_ns, (1 - D1) / D1 * g_mm), 1e-10)
+
+# A BATCH of fakes: each sample's pair of gradients is parallel, but the batch sums weight them differently.
+NB = 16
+z_batch = gan.noise(NB, backend.rng(321))                # (16, z_dim)
+per_mm, per_ns, per_D = [], [], []
+for i in range(NB):                                      # one fake at a time (no BatchNorm here: they add up)
+    gm, Di = g_gradient("minimax", z_batch[i:i + 1])
+    gn, _ = g_gradient("nonsaturating", z_batch[i:i + 1])
+    per_mm.append(gm)
+    per_ns.append(gn)
+    per_D.append(Di)
+per_mm, per_ns, per_D = np.array(per_mm), np.array(per_ns), np.array(per_D)
+batch_mm, _ = g_gradient("minimax", z_batch)             # the trainer's gradient for the whole batch
+batch_ns, _ = g_gradient("nonsaturating", z_batch)
+
+
+def angle_degrees(u, v):
+    """The angle between two vectors, in degrees (0: parallel)."""
+    cosine = float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)))
+    return float(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))), cosine
+
+
+angle, cosine = angle_degrees(batch_mm, batch_ns)
+per_angle = max(angle_degrees(per_mm[i], per_ns[i])[0] for i in range(NB))
+per_err = max(rel_error(per_ns[i], (1 - per_D[i]) / per_D[i] * per_mm[i]) for i in range(NB))
+print(f"  a batch of {NB} fakes: D(G(z_i)) from {per_D.min():.1e} to {per_D.max():.1e}; batch gradients minimax vs "
+      f"nonsaturating: cosine {cosine:.4f}, angle {angle:.1f} degrees (each fake alone: at most {per_angle:.1e})")
+lesson.check(f"each of the {NB} fakes alone: grad_nonsat = ((1 - D_i)/D_i) grad_minimax (worst rel err)",
+             per_err, 1e-10)
+lesson.check("the batch gradient is the mean of the per-sample ones (rel err, minimax and nonsaturating)",
+             max(rel_error(batch_mm, per_mm.mean(axis=0)), rel_error(batch_ns, per_ns.mean(axis=0))), 1e-10)
+lesson.check_that("... yet over the batch the two gradients point in DIFFERENT directions (angle > 1 degree, "
+                  "cosine < 1)", angle > 1.0, f"angle {angle:.1f} degrees, cosine {cosine:.4f}")
 
 fig, (ax1, ax3, ax2) = plt.subplots(1, 3, figsize=(18, 5))
 Dgrid = np.logspace(-5, np.log10(1 - 1e-5), 400)

@@ -1,4 +1,4 @@
-"""Lesson 10 — an MLP GAN and a DCGAN on the embedded 8x8 digits.
+"""Lesson 14 — an MLP GAN and a DCGAN on the embedded 8x8 digits.
 
 THE IDEA
 --------
@@ -35,13 +35,34 @@ ONE TRAINING STEP (minigan.train.GAN.train_step; batch B = 64; lesson 08 for the
 What to watch: mean D(x) and D(G(z)). At the game's equilibrium D cannot tell, D = 1/2 everywhere, and
 L_D = 2 log 2 = 1.386, L_G = log 2 = 0.693. In practice D stays ahead: D(x) > D(G(z)).
 
+DID G LEARN DIGITS? Pixel statistics cannot say. "The mean of G's images is near the mean real image"
+and "G's samples differ from each other" are both true of THE MEAN DIGIT PLUS NOISE, mean + std * N(0, 1)
+per pixel (clipped to [-1, 1]): a "generator" that learned each pixel's mean and spread and no stroke.
+The lesson builds it and shows it passes those two checks. What it fails is the EVALUATION CLASSIFIER
+(minigan.metrics, lesson 15: a small CNN trained on the real digits, here for 25 epochs as
+`minigan evaluate` does): its penultimate features put the noise far from real digits (Fréchet
+distance ~160 to 200, against ~90 for the DCGAN after 300 steps and ~4 for real digits) and its
+classifier score is lower (~4, against ~6 for that DCGAN and ~10 for real digits). The classifier's
+CLASS COVERAGE alone is fooled, though: it must call every noisy blob some digit, and the noise
+spreads over all 10 classes. So G must cover >= 9 of the 10 classes AND beat the mean digit plus
+noise on Fréchet distance and on classifier score.
+After the quick run's 300 steps only the DCGAN does: the MLP, with no prior that neighbouring pixels
+belong together, has not yet learned strokes (it covers 5 to 8 classes, and the classifier finds it
+further from digits than the noise); after the full run's 3,000 steps both do.
+
 WHAT THE LESSON DOES (--quick: 300 steps each; the full run 3,000)
   1. trains the MLP GAN, then the DCGAN, recording every step's figures;
   2. checks that D separates real from fake early on (D(x) > D(G(z))), that G's loss moved, and that G
      learned something about the data: the mean of its images approaches the mean real image, and its
      samples are not all the same (per-pixel spread across samples, compared with the real data's);
-  3. saves real.png, mlp_samples.png, dcgan_samples.png (fixed noise, eval mode) and training.png.
-(How good are these samples, really? Judging that honestly is lesson 15.)
+  3. checks the same two pixel figures on the mean digit plus noise (it passes them), then reads G's
+     samples and the noise with the evaluation classifier: classes covered, classifier score, Fréchet
+     distance to the real digits' features (the noise covers every class, and fails on the other two);
+     G must cover >= 9 classes and beat the noise on both (in the quick run the MLP is checked NOT to
+     yet: the DCGAN learns far faster);
+  4. saves real.png, mlp_samples.png, dcgan_samples.png (fixed noise, eval mode) and training.png.
+(How good are these samples, really? Judging that honestly, with every figure beside the same figure
+for held-out real digits, is lesson 15.)
 Run:  python lessons/14_digits_mlp_and_dcgan.py [--quick] [--backend cupy] [--out DIR]
 """
 from _common import Lesson, plt  # first: sets up the path, BLAS threads, matplotlib's Agg backend
@@ -50,6 +71,8 @@ import numpy as np
 
 from minigan import backend
 from minigan.data import load_digits
+from minigan.metrics import class_coverage, classifier_score, frechet_distance, train_classifier
+from minigan.metrics.classifier import default_epochs
 from minigan.models import build
 from minigan.train import GAN
 from minigan.viz import save_image_grid
@@ -59,10 +82,11 @@ A = backend.asarray
 STEPS = 300 if lesson.quick else 3000
 Z, BATCH, LR = 32, 64, 5e-4
 
-images_host = load_digits()[0]                              # (1797, 1, 8, 8) in [-1, 1], NumPy
+images_host, labels = load_digits()                         # (1797, 1, 8, 8) in [-1, 1], NumPy; (1797,)
 images = A(images_host)
 real_mean = images_host.mean(axis=0)                        # (1, 8, 8): the "average digit"
-real_spread = float(images_host.std(axis=0).mean())         # per-pixel std across images, averaged
+real_std = images_host.std(axis=0)                          # (1, 8, 8): each pixel's spread across images
+real_spread = float(real_std.mean())                        # per-pixel std across images, averaged
 
 
 def sample_digits(rng, n):
@@ -76,7 +100,7 @@ def image_stats(samples):
 
 
 save_image_grid(images_host[:64], lesson.path("real.png"), "64 real digits (UCI, 8x8)")
-histories = {}
+histories, final_samples, untrained = {}, {}, {}
 for i, (arch, options) in enumerate([("mlp", {}), ("dcgan", {"width": 32})], start=1):
     lesson.section(f"{i}. {arch}: {STEPS} steps, batch {BATCH}, Adam lr {LR} (linear decay), betas (0.5, 0.999)")
     backend.seed(lesson.seed)
@@ -89,6 +113,7 @@ for i, (arch, options) in enumerate([("mlp", {}), ("dcgan", {"width": 32})], sta
     gan.fit(sample_digits, STEPS, BATCH, on_step=history.append)
     histories[arch] = history
     samples = gan.sample(500, seed=lesson.seed + 1)         # the same noise as `before`, eval mode
+    final_samples[arch], untrained[arch] = samples, before
     after = image_stats(samples)
     save_image_grid(samples[:64], lesson.path(f"{arch}_samples.png"), f"{arch} GAN after {STEPS} steps")
 
@@ -110,6 +135,59 @@ for i, (arch, options) in enumerate([("mlp", {}), ("dcgan", {"width": 32})], sta
                       after[0] < 0.5 * before[0], f"{before[0]:.2f} -> {after[0]:.2f}")
     lesson.check_that(f"{arch}: G's samples differ from each other (pixel spread > 0.25 x the real data's)",
                       after[1] > 0.25 * real_spread, f"{after[1]:.2f} vs real {real_spread:.2f}")
+
+# ---------------------------------------------------------------------------------------------
+lesson.section("3. did G learn digits, or the mean digit plus noise? the evaluation classifier reads them")
+noise_rng = np.random.default_rng(lesson.seed + 2)
+mean_plus_noise = np.clip(real_mean + real_std * noise_rng.standard_normal((500, 1, 8, 8)), -1, 1).astype(np.float32)
+dist, spread = image_stats(mean_plus_noise)
+start = min(u[0] for u in untrained.values())
+print(f"  the mean digit plus noise: distance of its mean image to the real mean {dist:.2f} (untrained G: "
+      f"{start:.2f}), pixel spread {spread:.2f} (real {real_spread:.2f})")
+lesson.check_that("the mean digit plus noise passes both pixel checks above (they cannot tell it from digits)",
+                  dist < 0.5 * start and spread > 0.25 * real_spread,
+                  f"distance {dist:.2f} < 0.5 x {start:.2f}, spread {spread:.2f} > 0.25 x {real_spread:.2f}")
+classifier, accuracy = train_classifier(images_host, labels, epochs=default_epochs(len(images_host)),
+                                        seed=lesson.seed, log=lambda line: None)
+real_feats, real_probs = classifier.features_and_proba(images_host)
+
+
+def judged(samples):
+    """(classes covered, classifier score, Fréchet distance to the real digits' features) of samples."""
+    feats, probs = classifier.features_and_proba(samples)
+    return class_coverage(probs)[0], classifier_score(probs), frechet_distance(feats, real_feats)
+
+
+verdicts = {"real digits (500)": judged(images_host[:500]), "mean digit + noise": judged(mean_plus_noise)}
+verdicts.update({arch: judged(samples) for arch, samples in final_samples.items()})
+print(f"  evaluation classifier: {default_epochs(len(images_host))} epochs, held-out accuracy {accuracy:.1%}")
+print(f"  {'':20s} {'classes covered':>16s} {'classifier score':>17s} {'Frechet distance':>17s}")
+for name, (covered, score, fd) in verdicts.items():
+    print(f"  {name:20s} {covered:>16d} {score:>17.2f} {fd:>17.1f}")
+lesson.check_that("the classifier knows digits (held-out accuracy > 90 %)", accuracy > 0.9, f"{accuracy:.1%}")
+n_cov, n_score, n_fd = verdicts["mean digit + noise"]
+lesson.check_that("class coverage ALONE is fooled: the mean digit plus noise covers >= 9 classes",
+                  n_cov >= 9, f"{n_cov} of 10")
+real_fd = verdicts["real digits (500)"][2]
+lesson.check_that("... but not the features: its Fréchet distance is over 10x the real digits'",
+                  n_fd > 10 * real_fd, f"{n_fd:.1f} vs {real_fd:.1f}")
+
+
+def learned_digits(arch):
+    covered, score, fd = verdicts[arch]
+    return covered >= 9 and fd < n_fd and score > n_score
+
+
+for arch in final_samples:
+    covered, score, fd = verdicts[arch]
+    detail = (f"{covered} classes, score {score:.2f} vs {n_score:.2f}, FD {fd:.1f} vs {n_fd:.1f} "
+              f"(mean digit + noise)")
+    if arch == "mlp" and lesson.quick:
+        lesson.check_that("mlp after the quick run's 300 steps: NOT yet more digit-like than the mean digit plus "
+                          "noise (its FD is higher: no strokes yet)", fd > n_fd, detail)
+    else:
+        lesson.check_that(f"{arch}: G learned digits: covers >= 9 classes and beats the mean digit plus noise on "
+                          f"score and FD", learned_digits(arch), detail)
 
 fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharex=True)
 

@@ -1,19 +1,21 @@
-"""Lesson 11 — evaluating a GAN honestly: every figure beside the same figure for real data.
+"""Lesson 15 — evaluating a GAN honestly: every figure beside the same figure for real data.
 
 THE IDEA
 --------
 "The samples look good" is not a measurement. A GAN is judged with a CLASSIFIER trained on the real
 data (here built from minigan's own layers and trained with its own Adam): its predictions and its
 penultimate features turn images into numbers. And every number is printed BESIDE the same number for
-real images the generator never had to imitate (a held-out half of the real data): without that
-column nobody knows whether a Fréchet distance of 3 is good or bad.
+real images the generator never saw: the last 30 % of the digits (539 of 1,797) are held out of G's
+training, exactly as `minigan train --holdout 0.3` does (minigan.run.split_holdout), and G trains on
+the other 1,258 only. Without that column nobody knows whether a Fréchet distance of 3 is good or bad.
 
 THE CLASSIFIER (minigan.metrics.make_classifier): images (N, 1, 8, 8) -> logits (N, 10), with
     p(y|x) = softmax(logits)           (N, 10)   its predicted class distribution
     f(x)   = penultimate activations    (N, F)    a feature vector that "knows" what digits look like
 
 THE FIGURES (minigan.metrics.evaluate_images), each for G's samples AND for real held-out images,
-always measured against the same REFERENCE half of the real data:
+always measured against the same REFERENCE set, G's 1,258 training images (as `minigan evaluate` does
+for a run trained with --holdout):
   classes covered   classes that receive at least 1 % of the argmax predictions (10 is perfect)
   KL to uniform     h = histogram of predicted classes; KL(h || uniform) = sum_k h_k log(10 h_k)
                     0 for perfectly balanced classes, log 10 = 2.30 if every sample is one class
@@ -26,25 +28,33 @@ always measured against the same REFERENCE half of the real data:
                     real feature, radius = distance to its 3rd nearest real neighbour;
                     precision = share of generated samples inside the real manifold   (quality)
                     recall    = share of real samples inside the generated manifold    (diversity)
+  nearest training image (minigan.metrics.nearest_distance)  the memorisation check: the mean pixel
+                    distance from each sample to its nearest TRAINING image, beside the same for the
+                    held-out images. A G that copies its training set scores ~0; one that generalises
+                    scores about what unseen real digits score. Only a held-out set gives that
+                    yardstick: with nothing held out every real image IS a training image, at
+                    distance 0, exactly like a perfect copier.
 
 WHY EACH FIGURE NEEDS THE OTHERS
-A generator that copies ONE real image has perfect precision (1.0) — every sample is a real digit —
-but recall 0, one class covered, and a huge FD. Uniform noise fools the coverage count (the classifier
-must guess something, so its guesses spread over classes) but not recall nor FD. The lesson scores
-four "generators" to show this: real held-out images (the reference row: what perfect looks like),
-a DCGAN trained briefly on the digits, copies of one image (perfect quality, no diversity), and noise.
+A generator that copies ONE training image has perfect precision (1.0) — every sample is a real digit —
+but recall 0, one class covered, a huge FD, and a distance 0 to its nearest training image: pure
+memorisation. Uniform noise fools the coverage count (the classifier must guess something, so its
+guesses spread over classes) but not recall nor FD. The lesson scores four "generators" to show this:
+real held-out images (the reference row: what perfect looks like), a DCGAN trained briefly on the
+training images, copies of one training image (perfect quality, no diversity), and noise.
 
 Run:  python lessons/15_evaluating_gans.py [--quick] [--backend cupy] [--out DIR]
 """
+from _common import Lesson, plt  # first: sets up the path, BLAS threads, matplotlib's Agg backend
+
 import numpy as np
 
-from _common import Lesson, plt
-
-from minigan import backend
+from minigan import backend, options
 from minigan.data import load_digits
-from minigan.metrics import evaluate_images, format_table, train_classifier
+from minigan.metrics import evaluate_images, format_table, nearest_distance, train_classifier
 from minigan.metrics.images import FIGURES
 from minigan.models import build
+from minigan.run import split_holdout
 from minigan.train import GAN
 from minigan.viz import image_grid
 
@@ -56,28 +66,39 @@ classifier, accuracy = train_classifier(images, labels, epochs=5 if lesson.quick
 lesson.check_that("the classifier knows digits: held-out accuracy above 90 %", accuracy > 0.9,
                   f"{100 * accuracy:.1f} %")
 
-lesson.section("2. the real data in two halves: a reference, and a held-out half scored like a generator")
-order = np.random.default_rng(lesson.seed).permutation(len(images))
-reference, held_out = images[order[:898]], images[order[898:]]
+lesson.section("2. the real data: G's training images (the reference), and 30 % held out of G's training")
+config = options.validate(options.make_config({"holdout": 0.3}))     # what `minigan train --holdout 0.3` uses
+(train_images, _), (held_out, _) = split_holdout(config, images, labels)   # the last round(0.3 N) held out
+reference = train_images
 n = len(held_out)
+print(f"  {len(train_images)} training images (G's data and the reference), {n} held out (never shown to G)")
+closest = min(nearest_distance(held_out[i:i + 1], train_images) for i in range(n))   # per held-out image
+lesson.check_that("the held-out images are the last 30 %, and none of them is in G's training set",
+                  n == round(0.3 * len(images)) and bool((held_out == images[-n:]).all())
+                  and len(train_images) + n == len(images) and closest > 0,
+                  f"{len(train_images)} + {n} = {len(images)}; the closest held-out/training pair is "
+                  f"{closest:.2f} apart")
 
 lesson.section("3. four generators")
 backend.seed(lesson.seed)
 G, D = build("dcgan", (1, 8, 8), z_dim=32, width=32)
 steps = 300 if lesson.quick else 4000
 gan = GAN(G, D, z_dim=32, lr_g=5e-4, lr_d=5e-4, seed=lesson.seed, lr_schedule="linear", total_steps=steps)
-data = backend.asarray(images)
+data = backend.asarray(train_images)                                 # G sees the training images only
 gan.fit(lambda rng, k: data[backend.asarray(rng.choice(len(data), k, replace=False))], steps, 64)
-print(f"  trained a DCGAN for {steps} steps")
+print(f"  trained a DCGAN for {steps} steps on the {len(train_images)} training images")
 candidates = {
     "real held-out": held_out,
     f"DCGAN ({steps} steps)": gan.sample(n, seed=lesson.seed + 1),
-    "copies of one image": np.repeat(held_out[:1], n, axis=0),
+    "copies of one image": np.repeat(train_images[:1], n, axis=0),   # a perfect memoriser of ONE training image
     "uniform noise": np.random.default_rng(lesson.seed).uniform(-1, 1, held_out.shape).astype(np.float32),
 }
 scores = {}
+held_out_nearest = nearest_distance(held_out, train_images)
 for name, samples in candidates.items():
     result = evaluate_images(samples, held_out, reference, classifier)
+    result["generated"]["nearest_train_distance"] = nearest_distance(samples, train_images)
+    result["real"]["nearest_train_distance"] = held_out_nearest
     scores[name] = result["generated"]
     if name.startswith("DCGAN"):
         print(format_table(result))
@@ -85,9 +106,10 @@ for name, samples in candidates.items():
 lesson.section("4. what the figures say")
 real, dcgan = scores["real held-out"], scores[f"DCGAN ({steps} steps)"]
 copies, noise = scores["copies of one image"], scores["uniform noise"]
-print("  " + f"{'':22s}" + "".join(f"{f[:18]:>19s}" for f in FIGURES))
+COLUMNS = FIGURES + ("nearest_train_distance",)
+print("  " + f"{'':22s}" + "".join(f"{f[:18]:>19s}" for f in COLUMNS))
 for name, s in scores.items():
-    print("  " + f"{name:22s}" + "".join(f"{s[f]:19.4g}" for f in FIGURES))
+    print("  " + f"{name:22s}" + "".join(f"{s[f]:19.4g}" for f in COLUMNS))
 lesson.check_that("real held-out data covers all 10 classes", real["classes_covered"] == 10,
                   f"{real['classes_covered']}")
 lesson.check_that("copies of one image: perfect precision, zero recall, one class",
@@ -101,6 +123,12 @@ lesson.check_that("the DCGAN beats noise and copies on FD",
                   f"{dcgan['frechet_distance']:.2f}")
 lesson.check_that("the DCGAN's recall is far above the copies'", dcgan["recall"] > copies["recall"] + 0.2,
                   f"{dcgan['recall']:.2f} vs {copies['recall']:.2f}")
+# the memorisation check: distance to the nearest TRAINING image, beside the held-out images' own
+lesson.check("copies of one training image: distance to the nearest training image ~0 (a memoriser)",
+             copies["nearest_train_distance"], 1e-6)
+lesson.check_that("the DCGAN is no copier: its samples lie about as far from the training images as unseen "
+                  "real digits do, or farther (>= 0.8 x)", dcgan["nearest_train_distance"] >= 0.8 * held_out_nearest,
+                  f"{dcgan['nearest_train_distance']:.2f} vs held-out {held_out_nearest:.2f}")
 
 fig, axes = plt.subplots(1, 4, figsize=(14, 4))
 for ax, (name, samples) in zip(axes, candidates.items()):
