@@ -31,7 +31,7 @@ from pathlib import Path
 
 # One BLAS thread unless the user says otherwise (this must happen before NumPy is imported, so a lesson
 # imports _common first). The lessons multiply small matrices: on a busy 2-core machine OpenBLAS's
-# spinning worker threads made lessons 08 and 09 take ~140 s instead of ~10 s. To use more threads:
+# spinning worker threads made lessons 08 and 13 take ~140 s instead of ~10 s. To use more threads:
 # OPENBLAS_NUM_THREADS=4 python lessons/05_conv_im2col.py
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")

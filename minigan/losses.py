@@ -133,8 +133,10 @@ def generator_loss(fake_logits, kind: str = "nonsaturating"):
     Why minimax saturates: early in training D confidently rejects fakes, x << 0, so
     sigmoid(x) ~ exp(x) and the minimax gradient -sigmoid(x)/N vanishes (at x = -10 it is
     -4.5e-5/N): G gets almost no signal exactly when it is worst. The non-saturating gradient
-    (sigmoid(x) - 1)/N is near -1/N there. Both losses push D(G(z)) the same way and share
-    their fixed points; only the gradient's size differs.
+    (sigmoid(x) - 1)/N is near -1/N there. Both losses push each D(G(z)) the same way and share
+    their fixed points; per sample only the gradient's size differs (by the factor (1 - D)/D), so
+    over a batch of different D(G(z_i)) the two gradients weigh the samples differently and point
+    in different directions (lesson 08 measures it).
     """
     _check_logits(fake_logits, "generator_loss", "fake_logits")
     return _kind(kind, "generator_loss").generator(fake_logits)
