@@ -381,7 +381,7 @@ s_plain = svd_top(plain.weight_matrix(), 2)
 signed_plain = sigma_history(plain, (64,), 400 if lesson.quick else 1500)
 err_plain = np.abs(signed_plain)
 ratio = err_gapped[9:16] / err_gapped[8:15]    # per-iteration factor, once the second singular vector dominates
-print(f"  gap 0.8: rel err of sigma after 1, 5, 10, 20, 40 iterations: "
+print("  gap 0.8: rel err of sigma after 1, 5, 10, 20, 40 iterations: "
       + ", ".join(f"{err_gapped[i]:.1e}" for i in (0, 4, 9, 19, 39)))
 print(f"  measured factor per iteration (iterations 10-16): {ratio.min():.4f}..{ratio.max():.4f}; "
       f"(sigma_2/sigma_1)^4 = {0.8 ** 4:.4f}")

@@ -198,13 +198,13 @@ def main(argv=None) -> int:
         print(f"minigan {args.command}: error: {start_error}", file=sys.stderr)  # the default was asked for
         return 2
     from .backend import BackendUnavailable
-    from .interrupts import Interrupted
+    from .interrupts import Interrupted, in_main_thread
     from .io import CheckpointError
     from .train import TrainingDiverged
 
     commands = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "check": cmd_check,
                 "bench": cmd_bench}
-    previous = signal.signal(signal.SIGTERM, _terminate) if _in_main_thread() else None
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread() else None
     try:
         return commands[args.command](args)
     except Interrupted as exc:
@@ -246,8 +246,3 @@ def _import_backend():
             os.environ["MINIGAN_BACKEND"] = requested  # a restarted process (--threads) sees it too
         return exc
 
-
-def _in_main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()

@@ -27,7 +27,7 @@ def _reference_and_held_out(config: dict, images, seed: int):
     import numpy as np  # host-side bookkeeping of the real images
 
     if config.get("holdout"):
-        (train, _), (held_out, _) = split_holdout(config, images, images)
+        (train,), (held_out,) = split_holdout(config, images)
         return train, held_out, train
     order = np.random.default_rng(seed).permutation(len(images))
     half = len(images) // 2

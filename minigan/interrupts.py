@@ -43,7 +43,7 @@ def deferred_signals():
         _pending.append(signum)
 
     _pending.clear()
-    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+    if not in_main_thread():  # only the main thread may set signal handlers
         yield
         return
     previous = {s: signal.signal(s, remember) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -53,6 +53,10 @@ def deferred_signals():
         for s, handler in previous.items():
             signal.signal(s, handler)
         _pending.clear()
+
+
+def in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 def signal_name(signum: int) -> str:

@@ -186,7 +186,7 @@ def make_config(options: dict) -> dict:
     A data set's default for an architecture option (e.g. its width) applies only when the chosen
     architecture takes that option, so picking another architecture never inherits one it refuses.
     """
-    from . import data, models
+    from . import data
 
     dataset = data.get(options.get("dataset", BY_NAME["dataset"].default))
     config = {o.name: o.default for o in OPTIONS}

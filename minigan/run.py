@@ -53,9 +53,9 @@ def holdout_count(config: dict, n: int) -> int:
     return round(config.get("holdout", 0.0) * n)
 
 
-def split_holdout(config: dict, images, labels):
-    """((train images, train labels), (held-out images, held-out labels)): the last
-    round(holdout * N) images in the canonical order are held out."""
+def split_holdout(config: dict, images, *aligned):
+    """((train images, *train aligned), (held-out images, *held-out aligned)): the last round(holdout * N)
+    images in the canonical order are held out, and the same rows of each array in ``aligned`` (labels)."""
     held = holdout_count(config, len(images))
     cut = len(images) - held
     if cut < 1:
@@ -64,7 +64,8 @@ def split_holdout(config: dict, images, labels):
     if config.get("holdout") and held < MIN_EVALUATION_IMAGES:
         raise options.OptionError(f"--holdout {config['holdout']}: keeps {held} of {len(images)} images out; "
                                   f"expected at least {MIN_EVALUATION_IMAGES} (the k-NN figures need k + 1)")
-    return (images[:cut], labels[:cut]), (images[cut:], labels[cut:])
+    arrays = (images, *aligned)
+    return tuple(a[:cut] for a in arrays), tuple(a[cut:] for a in arrays)
 
 
 def data_source(config: dict, log=print):
