@@ -21,9 +21,12 @@ CHECK_LINE = re.compile(r"^  \S.*: .*(✓|ok)$", re.MULTILINE)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def run_lesson(path: Path, cwd: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+def run_lesson(path: Path, cwd: Path, *args: str, timeout: int = 300,
+               env: dict | None = None) -> subprocess.CompletedProcess:
     """Run a lesson script as a student would, from an unrelated current folder."""
-    env = dict(os.environ)
+    # the lesson's own switches come from the arguments (or from ``env``), not from the caller's shell
+    inherited = {k: v for k, v in os.environ.items() if k not in ("MINIGAN_QUICK", "MINIGAN_EXERCISE")}
+    env = {**inherited, **(env or {})}
     # The lessons are many small matrix products. On a shared 2-core machine, OpenBLAS's spinning worker
     # threads make them several times slower than one thread; a user may still override these.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -49,6 +52,70 @@ def test_the_index_lists_every_lesson():
     index = (LESSONS_DIR / "README.md").read_text(encoding="utf-8")
     missing = [p.name for p in LESSONS if p.name not in index]
     assert not missing, f"lessons/README.md does not list {missing}"
+
+
+MAX_COLUMNS = 88  # the lessons are read in notebooks and side by side with their exercises
+QUESTION = re.compile(r"^\d\. ", re.MULTILINE)
+
+
+def markdown_cells(path: Path) -> list:
+    sys.path.insert(0, str(LESSONS_DIR))
+    from _common import markdown_cells as cells
+    return cells(path)
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
+def test_lesson_is_a_percent_notebook_with_its_text_in_markdown(lesson):
+    source = lesson.read_text(encoding="utf-8")
+    assert source.startswith("# %% [markdown]\n# # Lesson " + lesson.name[:2]), \
+        "a lesson opens with a markdown cell titled '# Lesson NN — ...'"
+    assert f'Lesson("{lesson.stem}")' in source, f'the lesson must start with Lesson("{lesson.stem}")'
+    cells = markdown_cells(lesson)
+    assert len(cells) >= 3, "the text is split into markdown cells beside the code they explain"
+    questions = cells[-1]
+    assert questions.startswith("## Questions"), "the last cell asks the lesson's questions"
+    assert 2 <= len(QUESTION.findall(questions)) <= 4, "2 to 4 numbered questions"
+    assert "ANSWERS.md" in questions
+
+
+@pytest.mark.parametrize("path", LESSONS + sorted(LESSONS_DIR.glob("exercises/*.py"))
+                         + [LESSONS_DIR / "_common.py"], ids=lambda p: p.name)
+def test_lesson_lines_fit_in_88_columns(path):
+    long = [i + 1 for i, line in enumerate(path.read_text(encoding="utf-8").splitlines())
+            if len(line) > MAX_COLUMNS]
+    assert not long, f"{path.name}: lines longer than {MAX_COLUMNS} columns: {long[:10]}"
+
+
+def test_every_lesson_has_its_answers():
+    answers = (LESSONS_DIR / "ANSWERS.md").read_text(encoding="utf-8")
+    sections = dict(re.findall(r"^## Lesson (\d\d)\b.*\n((?:(?!^## ).*\n?)*)", answers, re.MULTILINE))
+    for lesson in LESSONS:
+        asked = len(QUESTION.findall(markdown_cells(lesson)[-1]))
+        body = sections.get(lesson.name[:2])
+        assert body is not None, f"ANSWERS.md has no section '## Lesson {lesson.name[:2]}'"
+        assert len(QUESTION.findall(body)) == asked, f"lesson {lesson.name[:2]}: {asked} questions"
+
+
+def test_explain_prints_the_lessons_text(tmp_path):
+    lesson = LESSONS_DIR / "04_batchnorm_backward.py"
+    result = run_lesson(lesson, tmp_path, "--explain")
+    assert result.returncode == 0, explain(result)
+    assert result.stdout.strip() == "\n\n".join(markdown_cells(lesson)).strip()
+    assert not (tmp_path / "lesson_output").exists(), "--explain writes nothing"
+
+
+def test_quick_comes_from_the_environment_too(tmp_path):
+    lesson = LESSONS_DIR / "01_dense_backprop.py"
+    env = {"MINIGAN_QUICK": "1"}
+    result = run_lesson(lesson, tmp_path, "--out", str(tmp_path / "out"), env=env)
+    assert result.returncode == 0 and "quick run" in result.stdout, explain(result)
+
+
+def test_exercise_on_a_lesson_without_exercises_is_refused_in_one_line(tmp_path):
+    lesson = LESSONS_DIR / "10_seeing_the_game.py"
+    result = run_lesson(lesson, tmp_path, "--quick", "--exercise")
+    assert result.returncode == 2, explain(result)
+    assert "no exercise file" in result.stderr and "Traceback" not in result.stderr, explain(result)
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[p.stem for p in LESSONS])
