@@ -84,7 +84,7 @@ from minigan.layers import Dense
 from minigan.losses import discriminator_loss, generator_loss
 from minigan.optim import Adam
 
-lesson = Lesson(__file__, __doc__)
+lesson = Lesson("09_optimal_discriminator")
 minigan.set_default_dtype("float64")
 A, H = backend.asarray, backend.to_numpy
 LOG4, LOG2 = math.log(4), math.log(2)

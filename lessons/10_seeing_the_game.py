@@ -85,7 +85,7 @@ from minigan.models import build
 from minigan.optim import grad_norm
 from minigan.train import GAN
 
-lesson = Lesson(__file__, __doc__)
+lesson = Lesson("10_seeing_the_game")
 minigan.set_default_dtype("float64")
 A, H = backend.asarray, backend.to_numpy
 DATA, Z, WIDTH, DEPTH, BATCH, LR_G, LR_D = "ring8", 2, 64, 3, 256, 2e-3, 5e-3
