@@ -140,7 +140,10 @@ class Lesson:
         # A Jupyter kernel's own command line is not the lesson's.
         self.args = parser.parse_args([] if argv is None and IN_NOTEBOOK else argv)
         if self.args.explain:
-            print("\n\n".join(text))
+            try:
+                print("\n\n".join(text), flush=True)
+            except BrokenPipeError:  # --explain | head: the reader had enough
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(0)
         self.exercise_file = Path(self.args.exercise) if self.args.exercise else None
         if self.exercise_file is not None and not self.exercise_file.is_file():
