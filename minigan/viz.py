@@ -1,19 +1,22 @@
 """Pictures: sample grids, 2-D scatters over the true modes, training curves.
 
-matplotlib is imported inside each function (with the file-only Agg backend),
-so ``import minigan`` stays fast. Every figure is written atomically.
+matplotlib is imported inside each function (with the file-only Agg backend, unless
+the caller already uses pyplot: a notebook keeps its inline backend), so ``import
+minigan`` stays fast. Every figure is written atomically.
 """
 from __future__ import annotations
 
 import io
 import math
+import sys
 
 from .io import atomic_write
 
 
 def _pyplot():
     import matplotlib
-    matplotlib.use("Agg")
+    if "matplotlib.pyplot" not in sys.modules:   # else keep the caller's backend
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
 
