@@ -104,6 +104,8 @@ def _backends():
     return backend.BACKENDS
 
 
+G_NOISE = ("reuse", "fresh")  # the generator step's fakes: see GAN.train_step
+
 OPTIONS = (
     Option("dataset", "digits", anything(str), "the training data (the default, digits, is embedded: no download)",
            choices=_datasets, fixed=True),
@@ -140,6 +142,8 @@ OPTIONS = (
            gan="r1"),
     Option("lr_schedule", "constant", anything(str), "linear: both learning rates decay to 0 over --steps",
            choices=lambda: ("constant", "linear"), gan="lr_schedule"),
+    Option("g_noise", "reuse", anything(str), "G's step judges the D step's fakes again ('reuse', as "
+           "PyTorch's DCGAN example does) or fakes from 'fresh' noise", choices=lambda: G_NOISE, gan="g_noise"),
     Option("holdout", 0.0, number(0, 1), "keep the last round(F * N) images of an image data set out of "
            "training, for minigan evaluate", fixed=True),
     Option("log_every", 10, count(), "steps between history rows"),

@@ -50,7 +50,7 @@ class GAN:
     def __init__(self, G, D, z_dim: int, loss: str = "nonsaturating", lr_g: float = 2e-4, lr_d: float = 2e-4,
                  betas=(0.5, 0.999), d_steps: int = 1, pack: int = 1, clip: float | None = None, seed: int = 0,
                  lr_schedule: str = "constant", total_steps: int | None = None, ema: float | None = None,
-                 r1: float = 0.0):
+                 r1: float = 0.0, g_noise: str = "reuse"):
         if d_steps < 1 or pack < 1:
             raise ValueError(f"d_steps and pack must be >= 1, got d_steps={d_steps}, pack={pack}")
         if lr_schedule not in ("constant", "linear") or (lr_schedule == "linear" and not total_steps):
@@ -58,11 +58,14 @@ class GAN:
                              f"got {lr_schedule!r} with total_steps={total_steps}")
         if ema is not None and not 0 < ema < 1:
             raise ValueError(f"ema must be a decay in (0, 1), e.g. 0.999, got {ema}")
+        if g_noise not in ("reuse", "fresh"):
+            raise ValueError(f"g_noise must be 'reuse' (G's step judges the D step's fakes again) or 'fresh', "
+                             f"got {g_noise!r}")
         if r1 < 0:
             raise ValueError(f"r1 must be a penalty weight >= 0 (0 = off), got {r1}")
         if r1:
             check_sample_wise(D)
-        self.ema, self.r1 = ema, r1
+        self.ema, self.r1, self.g_noise = ema, r1, g_noise
         self.G_ema = copy.deepcopy(G) if ema else None
         self.base_lr = (lr_g, lr_d)
         self.lr_schedule, self.total_steps = lr_schedule, total_steps
@@ -118,7 +121,8 @@ class GAN:
         real_batch: (B, *data_shape) array on the active backend, or a list of ``d_steps`` such arrays
         (one per D step; a single array is reused). Returns the step's figures as floats:
         loss_d (with the R1 term when it is on), loss_g, d_real = mean D(x), d_fake_before /
-        d_fake_after = mean D(G(z)) before / after the D step, grad_norm_d, grad_norm_g (before clipping).
+        d_fake_after = mean D(G(z)) before / after the D step (on G's step's fakes: the same ones unless
+        g_noise is "fresh"), grad_norm_d, grad_norm_g (before clipping).
         """
         G, D = self.G, self.D
         reals = real_batch if isinstance(real_batch, (list, tuple)) else [real_batch] * self.d_steps
@@ -146,8 +150,11 @@ class GAN:
             grad_norm_d = clip_grad_norm(D, self.clip) if self.clip else grad_norm(D)
             self.d_opt.step()
 
-        # (2) Update G: the same fakes, judged by the updated D, gradient through D into G.
+        # (2) Update G: fakes judged by the updated D, gradient through D into G. By default the
+        # D step's last fakes (G still holds the activations that made them); "fresh" makes new ones.
         G.zero_grad()
+        if self.g_noise == "fresh":
+            fake = G(self.noise(fake.shape[0]))
         after_logits = D(self._packed(fake))
         loss_g, grad = losses.generator_loss(after_logits, self.loss)
         self._check_finite("the generator loss", loss_g)

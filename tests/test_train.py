@@ -150,3 +150,33 @@ def test_ema_generator_is_averaged_saved_and_sampled(xp, tmp_path):
     assert np.array_equal(other.sample(20, seed=2), gan.sample(20, seed=2))
     with pytest.raises(ValueError, match="ema must be a decay"):
         toy_gan(ema=1.5)
+
+
+def test_fresh_noise_trains_g_on_the_next_noise_draw(xp):
+    """g_noise="fresh": D's step is unchanged, and G's gradient is the one of a new batch of fakes,
+    made from the next draw of the GAN's noise stream and judged by the updated D."""
+    import copy
+
+    from minigan.losses import generator_loss
+
+    real = backend.asarray(sample_toy("ring8", 64, backend.rng(1)))
+    reuse, fresh = toy_gan(g_noise="reuse"), toy_gan(g_noise="fresh")
+    G_start = copy.deepcopy(fresh.G)
+    rng = copy.deepcopy(fresh.rng)
+    reuse.train_step(real)
+    fresh.train_step(real)
+    for (_, a, _), (_, b, _) in zip(reuse.D.parameters(), fresh.D.parameters()):
+        np.testing.assert_array_equal(backend.to_numpy(a), backend.to_numpy(b))  # the same D step
+    fresh.noise(64, rng)                       # the D step's fakes
+    z_next = fresh.noise(64, rng)              # G's step's fakes
+    _, grad = generator_loss(fresh.D(G_start(z_next)))
+    G_start.zero_grad()
+    G_start.backward(fresh.D.backward(grad, param_grads=False), input_grad=False)
+    for (name, _, expected), (_, _, used) in zip(G_start.parameters(), fresh.G.parameters()):
+        np.testing.assert_allclose(backend.to_numpy(used), backend.to_numpy(expected), rtol=1e-5,
+                                   atol=1e-8, err_msg=name)
+    differs = [not np.allclose(backend.to_numpy(a), backend.to_numpy(b))
+               for (_, a, _), (_, b, _) in zip(reuse.G.parameters(), fresh.G.parameters())]
+    assert any(differs), "fresh noise must move G differently from the reused fakes"
+    with pytest.raises(ValueError, match="g_noise must be"):
+        toy_gan(g_noise="new")
