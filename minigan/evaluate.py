@@ -34,9 +34,34 @@ def _reference_and_held_out(config: dict, images, seed: int):
     return images[order[:half]], images[order[half:]], None
 
 
+def evaluate_samples(config: dict, sample, n: int | None = None, seed: int = 0, log=print) -> dict:
+    """The image figures of a generator for a run with this config, beside the same figures for
+    real held-out images, as the module docstring says.
+
+    sample(n) -> float32 (n, C, H, W) in [-1, 1]: n generated images; n defaults to (and is at most)
+    the number of held-out images. Any generator can be scored so: ``benchmarks/`` scores PyTorch's
+    samples on this same yardstick."""
+    from .metrics import evaluate_images, load_or_train_classifier, nearest_distance
+
+    images, labels = real_images(config, log)
+    classifier, _ = load_or_train_classifier(config["dataset"], images, labels, log=log)
+    reference, held_out, train = _reference_and_held_out(config, images, seed)
+    n = min(n or len(held_out), len(held_out))
+    if n < MIN_EVALUATION_IMAGES:
+        raise OptionError(f"-n {n}: expected at least {MIN_EVALUATION_IMAGES} samples (the k-NN figures "
+                          f"need k + 1)")
+    samples = sample(n)
+    figures = evaluate_images(samples, held_out[:n], reference, classifier)
+    if train is not None:
+        figures["generated"]["nearest_train_distance"] = nearest_distance(samples, train)
+        figures["real"]["nearest_train_distance"] = nearest_distance(held_out[:n], train)
+        figures["holdout"] = config["holdout"]
+    return figures
+
+
 def evaluate_run(run_dir, n: int | None = None, seed: int = 0, log=print) -> dict:
     """Evaluate the run in ``run_dir``; merge the figures into its metrics.json and return them."""
-    from .metrics import evaluate_images, evaluate_toy, format_table, load_or_train_classifier, nearest_distance
+    from .metrics import evaluate_toy, format_table
 
     run_dir = Path(run_dir)
     config, gan = load_run(run_dir)
@@ -45,19 +70,7 @@ def evaluate_run(run_dir, n: int | None = None, seed: int = 0, log=print) -> dic
         log("  ".join(f"{k} {v:.4g}" for k, v in figures.items() if isinstance(v, (int, float))))
         key = "mixture"
     else:
-        images, labels = real_images(config, log)
-        classifier, _ = load_or_train_classifier(config["dataset"], images, labels, log=log)
-        reference, held_out, train = _reference_and_held_out(config, images, seed)
-        n = min(n or len(held_out), len(held_out))
-        if n < MIN_EVALUATION_IMAGES:
-            raise OptionError(f"-n {n}: expected at least {MIN_EVALUATION_IMAGES} samples (the k-NN figures "
-                              f"need k + 1)")
-        samples = gan.sample(n, seed=seed)
-        figures = evaluate_images(samples, held_out[:n], reference, classifier)
-        if train is not None:
-            figures["generated"]["nearest_train_distance"] = nearest_distance(samples, train)
-            figures["real"]["nearest_train_distance"] = nearest_distance(held_out[:n], train)
-            figures["holdout"] = config["holdout"]
+        figures = evaluate_samples(config, lambda count: gan.sample(count, seed=seed), n, seed, log)
         log(format_table(figures))
         key = "images"
     path = run_dir / "metrics.json"
