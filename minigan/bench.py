@@ -80,12 +80,11 @@ def minigan_iteration(arch: str, batch: int):
 
 
 # -- PyTorch -------------------------------------------------------------------
-def torch_iteration(arch: str, batch: int, device: str):
-    """One PyTorch training iteration of the same networks, as its DCGAN example writes it."""
-    import torch
+def torch_models(arch: str, channels: int = 1):
+    """PyTorch's (G, D) for the benchmark architecture ``arch``, layer for layer as minigan's
+    (``channels``: the images' channels; the networks are written for 28x28)."""
     from torch import nn
 
-    torch.manual_seed(0)
     if arch == "mlp":
         def block(i, o):
             return [nn.Linear(i, o), nn.LeakyReLU(0.2), nn.BatchNorm1d(o)]
@@ -93,13 +92,23 @@ def torch_iteration(arch: str, batch: int, device: str):
                           nn.Unflatten(1, (1, 28, 28)))
         D = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256),
                           nn.LeakyReLU(0.2), nn.Linear(256, 1))
-    else:
-        G = nn.Sequential(nn.Linear(Z_DIM, 6272, bias=False), nn.BatchNorm1d(6272), nn.ReLU(),
-                          nn.Unflatten(1, (128, 7, 7)),
-                          nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
-                          nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())
-        D = nn.Sequential(nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(64, 128, 4, 2, 1, bias=False),
-                          nn.BatchNorm2d(128), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(6272, 1))
+        return G, D
+    G = nn.Sequential(nn.Linear(Z_DIM, 6272, bias=False), nn.BatchNorm1d(6272), nn.ReLU(),
+                      nn.Unflatten(1, (128, 7, 7)),
+                      nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+                      nn.ConvTranspose2d(64, channels, 4, 2, 1), nn.Tanh())
+    D = nn.Sequential(nn.Conv2d(channels, 64, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(64, 128, 4, 2, 1, bias=False),
+                      nn.BatchNorm2d(128), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(6272, 1))
+    return G, D
+
+
+def torch_iteration(arch: str, batch: int, device: str):
+    """One PyTorch training iteration of the same networks, as its DCGAN example writes it."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    G, D = torch_models(arch)
     G, D = G.to(device), D.to(device)
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
