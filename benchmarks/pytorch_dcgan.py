@@ -19,7 +19,6 @@ writes OUT/samples.npy (float32 (n, 1, 28, 28) in [-1, 1]), OUT/samples.png and 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
