@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("run_dir", type=Path)
     evaluate.add_argument("-n", type=positive_int, default=None,
                           help="number of generated samples (default: as many as the held-out real images; "
-                               "2,500 for 2-D data)")
+                               "26,000 for stacked-mnist; 2,500 for 2-D data)")
     evaluate.add_argument("--seed", type=non_negative_int, default=0)
 
     check = sub.add_parser("check", help="verify this installation: gradients of every layer and loss, Adam, "

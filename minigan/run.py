@@ -38,11 +38,11 @@ def is_points(config: dict) -> bool:
 # -- data ----------------------------------------------------------------------
 def real_images(config: dict, log=print):
     """(images, labels) of the run's image data set, ALL of it in its canonical order, as NumPy arrays:
-    float32 (N, C, H, W) in [-1, 1], int64 (N,)."""
+    float32 (N, C, H, W) in [-1, 1], int64 (N,). For a stacked set: the single-channel images it stacks."""
     dataset = data.get(config["dataset"])
     if dataset.kind != "images":
         raise ValueError(f"data set {dataset.name!r} is not a set of images")
-    return dataset.load(data_dir=config.get("data_dir"), download=bool(config.get("download")), log=log)
+    return dataset.load_images(data_dir=config.get("data_dir"), download=bool(config.get("download")), log=log)
 
 
 MIN_EVALUATION_IMAGES = 4  # k-NN precision and recall (k = 3) need k + 1 images in each set
@@ -77,6 +77,9 @@ def data_source(config: dict, log=print):
     if len(train) < config["batch_size"]:
         raise ValueError(f"--batch-size {config['batch_size']}: expected at most the {len(train)} training images")
     images = backend.asarray(train, dtype=backend.default_dtype())
+    if dataset.stack_of:  # each sample: C images drawn independently, stacked as its C channels
+        return lambda rng, n: images[backend.asarray(rng.integers(0, len(images), n * dataset.shape[0]))
+                                     ].reshape((n,) + tuple(dataset.shape))
     # Batches drawn without replacement within a batch, from the GAN's own generator: a
     # resumed run draws exactly the batches an unbroken run would.
     return lambda rng, n: images[backend.asarray(rng.choice(len(images), n, replace=False))]

@@ -11,7 +11,10 @@ Two kinds:
             evaluates it.
   "images"  a fixed set of images: ``load(data_dir, download, log)`` returns
             ``(images, labels)``, float32 (N, C, H, W) in [-1, 1] and int64 (N,), in the set's
-            canonical order (the order ``--holdout`` counts from).
+            canonical order (the order ``--holdout`` counts from). A STACKED set (``stack_of``
+            names a single-channel image set) has no images of its own: each sample stacks C
+            images of that set, drawn independently, as its C channels (Stacked MNIST: three
+            digits, 1,000 modes); ``--holdout`` then splits the images it stacks.
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ class DataSet:
     means: object = None                  # points: float64 (K, 2) mode means
     std: float | None = None              # points: the std of every mode, per coordinate
     load: Callable | None = None          # images: load(data_dir, download, log) -> (images, labels)
+    stack_of: str | None = None           # images: the single-channel set whose images it stacks
     description: str = ""
 
     def __post_init__(self):
@@ -49,9 +53,19 @@ class DataSet:
         if self.kind == "points" and (self.means is None or not self.std or tuple(self.shape) != (2,)):
             raise ValueError(f"data set {self.name!r}: a 'points' set needs means (K, 2), a std > 0 and "
                              f"shape (2,)")
-        if self.kind == "images" and (self.load is None or len(self.shape) != 3):
-            raise ValueError(f"data set {self.name!r}: an 'images' set needs a load function and a "
-                             f"sample shape (C, H, W)")
+        if self.kind == "images" and ((self.load is None) == (self.stack_of is None) or len(self.shape) != 3):
+            raise ValueError(f"data set {self.name!r}: an 'images' set needs a load function or a set to "
+                             f"stack (one of the two), and a sample shape (C, H, W)")
+
+    def load_images(self, data_dir=None, download: bool = False, log=print):
+        """(images, labels) of the set, or of the single-channel set a stacked set stacks."""
+        if self.stack_of is None:
+            return self.load(data_dir=data_dir, download=download, log=log)
+        base = get(self.stack_of)
+        if base.kind != "images" or base.shape != (1,) + tuple(self.shape[1:]):
+            raise ValueError(f"data set {self.name!r} stacks {base.name!r}, whose samples are {base.shape}; "
+                             f"expected single-channel images (1, {self.shape[1]}, {self.shape[2]})")
+        return base.load_images(data_dir=data_dir, download=download, log=log)
 
 
 DATASETS = Registry("dataset")

@@ -48,6 +48,10 @@ register(DataSet("digits", "images", (1, 8, 8), load=_load_digits,
                  description="the embedded UCI 8x8 handwritten digits, 1,797 images (no download)"))
 register(DataSet("mnist", "images", (1, 28, 28), load=_mnist_loader("mnist"), defaults=dict(_MNIST),
                  description="MNIST, 28x28 (IDX files from --data-dir, or --download)"))
+# Stacked MNIST (Metz et al. 2017): three MNIST digits as the three channels, 1,000 modes; the
+# same network as MNIST's, with three channels in and out.
+register(DataSet("stacked-mnist", "images", (3, 28, 28), stack_of="mnist", defaults=dict(_MNIST),
+                 description="three independent MNIST digits as the channels, (3, 28, 28): 1,000 modes"))
 register(DataSet("fashion-mnist", "images", (1, 28, 28), load=_mnist_loader("fashion-mnist"),
                  defaults=dict(_MNIST),
                  description="Fashion-MNIST, 28x28 (IDX files from --data-dir, or --download)"))
