@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="number of generated samples (default: as many as the held-out real images; "
                                "26,000 for stacked-mnist; 2,500 for 2-D data)")
     evaluate.add_argument("--seed", type=non_negative_int, default=0)
+    evaluate.add_argument("--classifier-seed", type=non_negative_int, default=0,
+                          help="seed of the evaluation classifier (default 0; figures compare only at the "
+                               "same classifier seed: another one measures the yardstick's own spread)")
 
     check = sub.add_parser("check", help="verify this installation: gradients of every layer and loss, Adam, "
                                          "a short training (and on CuPy, every layer against NumPy)")
@@ -130,7 +133,7 @@ def cmd_sample(args) -> int:
 def cmd_evaluate(args) -> int:
     from .evaluate import evaluate_run
 
-    evaluate_run(args.run_dir, args.n, args.seed)
+    evaluate_run(args.run_dir, args.n, args.seed, classifier_seed=args.classifier_seed)
     print(f"wrote {args.run_dir / 'metrics.json'}")
     return 0
 

@@ -13,6 +13,14 @@ saw, so the "real" column shows what a perfect generator would get:
     held-out half (G trained on both, so this column is no memorisation check).
 Stacked runs (stacked-mnist): the mode count over 26,000 samples, modes covered and the KL of
 the mode histogram to uniform, beside the same for real stacked samples (``evaluate_stacked``).
+
+The yardstick is fixed, so that figures from different runs and machines compare: the classifier
+is ``metrics.classifier.make_classifier`` (version ARCH_VERSION), trained with seed 0 (or
+``classifier_seed``) by ``default_epochs`` on ALL the images the data set loads (held-out ones
+too: it is an instrument, the same for every run of the set), and cached under a hash of those
+images and that recipe. Its features are the 4c numbers its penultimate Dense outputs, before
+their activation (128 for 28x28 images, 64 for 8x8). Two machines with the same data files build the same classifier (up to the last
+bits of float sums); MNIST with or without its 60,000 training images are two different sets.
 """
 from __future__ import annotations
 
@@ -36,7 +44,8 @@ def _reference_and_held_out(config: dict, images, seed: int):
     return images[order[:half]], images[order[half:]], None
 
 
-def evaluate_samples(config: dict, sample, n: int | None = None, seed: int = 0, log=print) -> dict:
+def evaluate_samples(config: dict, sample, n: int | None = None, seed: int = 0, log=print,
+                     classifier_seed: int = 0) -> dict:
     """The image figures of a generator for a run with this config, beside the same figures for
     real held-out images, as the module docstring says.
 
@@ -46,7 +55,7 @@ def evaluate_samples(config: dict, sample, n: int | None = None, seed: int = 0, 
     from .metrics import evaluate_images, load_or_train_classifier, nearest_distance
 
     images, labels = real_images(config, log)
-    classifier, _ = load_or_train_classifier(config["dataset"], images, labels, log=log)
+    classifier, _ = load_or_train_classifier(config["dataset"], images, labels, seed=classifier_seed, log=log)
     reference, held_out, train = _reference_and_held_out(config, images, seed)
     n = min(n or len(held_out), len(held_out))
     if n < MIN_EVALUATION_IMAGES:
@@ -64,7 +73,8 @@ def evaluate_samples(config: dict, sample, n: int | None = None, seed: int = 0, 
 STACKED_SAMPLES = 26000  # Stacked MNIST's mode count is over 26,000 samples, as VEEGAN and PacGAN count
 
 
-def evaluate_stacked(config: dict, sample, n: int | None = None, seed: int = 0, log=print) -> dict:
+def evaluate_stacked(config: dict, sample, n: int | None = None, seed: int = 0, log=print,
+                     classifier_seed: int = 0) -> dict:
     """The mode count of a stacked run (``metrics.stacked``): n generated samples (default 26,000),
     beside n real stacked samples drawn (with ``seed``) from the digits G never saw (the held-out
     digits, or a seeded half without --holdout), scored by the same digit classifier."""
@@ -75,7 +85,8 @@ def evaluate_stacked(config: dict, sample, n: int | None = None, seed: int = 0, 
 
     dataset = data.get(config["dataset"])
     images, labels = real_images(config, log)
-    classifier, accuracy = load_or_train_classifier(dataset.stack_of, images, labels, log=log)
+    classifier, accuracy = load_or_train_classifier(dataset.stack_of, images, labels, seed=classifier_seed,
+                                                    log=log)
     _, held_out, _ = _reference_and_held_out(config, images, seed)
     n = n or STACKED_SAMPLES
     channels, k = dataset.shape[0], classifier.num_classes
@@ -89,7 +100,7 @@ def evaluate_stacked(config: dict, sample, n: int | None = None, seed: int = 0, 
     return figures
 
 
-def evaluate_run(run_dir, n: int | None = None, seed: int = 0, log=print) -> dict:
+def evaluate_run(run_dir, n: int | None = None, seed: int = 0, log=print, classifier_seed: int = 0) -> dict:
     """Evaluate the run in ``run_dir``; merge the figures into its metrics.json and return them."""
     from . import data
     from .metrics import evaluate_toy, format_mode_table, format_table
@@ -101,11 +112,13 @@ def evaluate_run(run_dir, n: int | None = None, seed: int = 0, log=print) -> dic
         log("  ".join(f"{k} {v:.4g}" for k, v in figures.items() if isinstance(v, (int, float))))
         key = "mixture"
     elif data.get(config["dataset"]).stack_of:
-        figures = evaluate_stacked(config, lambda count: gan.sample(count, seed=seed), n, seed, log)
+        figures = evaluate_stacked(config, lambda count: gan.sample(count, seed=seed), n, seed, log,
+                                   classifier_seed)
         log(format_mode_table(figures))
         key = "modes"
     else:
-        figures = evaluate_samples(config, lambda count: gan.sample(count, seed=seed), n, seed, log)
+        figures = evaluate_samples(config, lambda count: gan.sample(count, seed=seed), n, seed, log,
+                                   classifier_seed)
         log(format_table(figures))
         key = "images"
     path = run_dir / "metrics.json"

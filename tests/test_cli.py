@@ -155,6 +155,12 @@ def test_evaluate_image_run_writes_both_columns(tmp_path, monkeypatch, capsys):
     # 20 steps of a tiny GAN are far from real digits: the real column must say so
     assert images["real"]["frechet_distance"] < images["generated"]["frechet_distance"]
     assert any((tmp_path / "cache" / "classifiers").iterdir())  # the classifier was cached
+    # another classifier seed is another (cached) yardstick: the same samples score a little differently
+    assert main(["evaluate", str(run), "-n", "200", "--classifier-seed", "1"]) == 0
+    other = json.loads((run / "metrics.json").read_text())["images"]
+    assert len(list((tmp_path / "cache" / "classifiers").glob("*.npz"))) == 2
+    assert other["generated"]["frechet_distance"] != images["generated"]["frechet_distance"]
+    assert other["generated"]["classes_covered"] <= 10
 
 
 def test_evaluate_toy_run(tmp_path):
