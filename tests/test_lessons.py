@@ -145,8 +145,11 @@ def test_a_failed_check_makes_the_lesson_exit_1(tmp_path):
     script.write_text(
         "import sys\n"
         f"sys.path.insert(0, {str(LESSONS_DIR)!r})\n"
+        "# %% [markdown]\n"
+        "# # Lesson 99 — a lesson whose claim is false\n"
+        "# %%\n"
         "from _common import Lesson, plt\n"
-        "lesson = Lesson(__file__, 'a lesson whose claim is false')\n"
+        "lesson = Lesson('99_failing')\n"
         "lesson.check('an error that is too large', 1.0, 1e-3)\n"
         "lesson.check_that('a true claim', True)\n"
         "fig, ax = plt.subplots()\n"
