@@ -109,10 +109,10 @@ class Lesson:
     def __init__(self, name: str, argv: list[str] | None = None):
         self.name = name                                  # e.g. "01_dense_backprop"
         self.number = name.split("_", 1)[0]
-        # the script being run, if it is this lesson (a copy elsewhere too), else the lessons' own
+        # the script being run if it is this lesson (a copy elsewhere too), else lessons/'s
         script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
-        self.file = (script if script is not None and script.stem == name and script.is_file()
-                     else LESSONS_DIR / f"{name}.py")
+        is_script = script is not None and script.stem == name and script.is_file()
+        self.file = script if is_script else LESSONS_DIR / f"{name}.py"
         if not self.file.is_file():
             raise ValueError(f"Lesson({name!r}): there is no {self.file}")
         text = markdown_cells(self.file)
