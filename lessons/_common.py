@@ -109,7 +109,7 @@ class Lesson:
     def __init__(self, name: str, argv: list[str] | None = None):
         self.name = name                                  # e.g. "01_dense_backprop"
         self.number = name.split("_", 1)[0]
-        # the script being run if it is this lesson (a copy elsewhere too), else lessons/'s
+        # the script being run if it is this lesson (even a copy elsewhere), else ours
         script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
         is_script = script is not None and script.stem == name and script.is_file()
         self.file = script if is_script else LESSONS_DIR / f"{name}.py"
