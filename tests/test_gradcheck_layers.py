@@ -3,8 +3,8 @@ import pytest
 
 from minigan import backend
 from minigan.gradcheck import check_layer, numerical_gradient, rel_error
-from minigan.layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Flatten, LeakyReLU, ReLU,
-                            Reshape, Scale, Sequential, Sigmoid, Tanh)
+from minigan.layers import (BatchNorm1d, BatchNorm2d, Concat, Conv2d, ConvTranspose2d, Dense, Flatten, Identity,
+                            LeakyReLU, ReLU, Reshape, Residual, Scale, Sequential, Sigmoid, Tanh)
 
 TOL = 1e-7
 
@@ -33,6 +33,16 @@ CASES = {
     "convT-outpad": (lambda: ConvTranspose2d(2, 2, 3, 2, 1, output_padding=1), (2, 2, 3, 2)),
     "flatten": (lambda: Flatten(), (2, 3, 2, 2)),
     "reshape": (lambda: Reshape(3, 2, 2), (2, 12)),
+    "identity": (lambda: Identity(), (3, 4)),
+    "residual-dense": (lambda: Residual(Sequential(Dense(4, 4), Tanh(), Dense(4, 4))), (3, 4)),
+    "residual-conv-bn": (lambda: Residual(Sequential(Conv2d(2, 2, 3, 1, 1, bias=False), BatchNorm2d(2), ReLU())),
+                         (3, 2, 4, 4)),
+    "concat-features": (lambda: Concat(Dense(3, 2), Identity(), Sequential(Dense(3, 4), Tanh())), (4, 3)),
+    "concat-last-axis": (lambda: Concat(Dense(3, 2), Dense(3, 5), axis=-1), (4, 3)),
+    # a U-Net level: the skip beside a down-up path, then a 1x1 conv mixing the two
+    "unet-skip": (lambda: Sequential(Concat(Identity(), Sequential(Conv2d(2, 3, 4, 2, 1), LeakyReLU(0.2),
+                                                                   ConvTranspose2d(3, 2, 4, 2, 1))),
+                                     Conv2d(4, 1, 1)), (2, 2, 4, 4)),
     # (no conv bias before BatchNorm: BN removes per-channel constants, so its true gradient is 0)
     "sequential-dcgan-like": (lambda: Sequential(Conv2d(1, 2, 4, 2, 1, bias=False), BatchNorm2d(2), LeakyReLU(0.2), Flatten(),
                                                  Dense(8, 1)), (3, 1, 4, 4)),
@@ -77,3 +87,32 @@ def test_numerical_gradient_of_a_known_function(xp, rng):
     g = numerical_gradient(lambda: float((x ** 3).sum()), x)
     assert rel_error(g, 3 * x ** 2) < 1e-8
     assert backend.get_array_module(g) is xp
+
+
+def test_residual_and_concat_name_their_parameters_as_pytorch_would(xp):
+    res = Residual(Sequential(Dense(3, 3), Tanh()))
+    cat = Concat(Identity(), Dense(3, 2))
+    assert [n for n, _, _ in res.parameters()] == ["block.0.W", "block.0.b"]
+    assert [n for n, _, _ in cat.parameters()] == ["1.W", "1.b"]
+    y = cat.forward(xp.ones((2, 3), dtype=cat.dtype))
+    assert y.shape == (2, 5)
+
+
+def test_residual_refuses_a_block_that_changes_the_shape(xp):
+    with pytest.raises(ValueError, match=r"keep its input's shape \(2, 3\)"):
+        Residual(Dense(3, 4)).forward(xp.ones((2, 3), dtype="float32"))
+
+
+def test_concat_refuses_branches_that_disagree_off_the_axis(xp):
+    cat = Concat(Identity(), Reshape(3, 1), axis=1)
+    with pytest.raises(ValueError, match="branch 1 gave"):
+        cat.forward(xp.ones((2, 3), dtype="float32"))
+
+
+def test_a_fork_adds_its_branches_input_gradients(xp, float64):
+    """Concat(Identity(), Identity()) is y = [x, x]: dL/dx must be the SUM of the two halves."""
+    x = xp.arange(6.0).reshape(2, 3)
+    cat = Concat(Identity(), Identity())
+    cat.forward(x)
+    g = xp.arange(12.0).reshape(2, 6)
+    assert (cat.backward(g) == g[:, :3] + g[:, 3:]).all()

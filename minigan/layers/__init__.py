@@ -1,6 +1,7 @@
 """Hand-written layers, each with an explicit forward and backward."""
 from .activations import LeakyReLU, ReLU, Scale, Sigmoid, Tanh, sigmoid
 from .base import Module, Sequential
+from .branch import Concat, Identity, Residual
 from .code import CategoricalCode, CodedDense
 from .conv import Conv2d, ConvTranspose2d
 from .dense import Dense
@@ -11,4 +12,4 @@ from .spectral import SpectralNorm
 
 __all__ = ["Module", "Sequential", "Dense", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d",
            "LeakyReLU", "ReLU", "Tanh", "Sigmoid", "Scale", "CategoricalCode", "CodedDense", "sigmoid", "Flatten",
-           "Reshape", "SpectralNorm", "dcgan_init"]
+           "Reshape", "SpectralNorm", "Identity", "Residual", "Concat", "dcgan_init"]
