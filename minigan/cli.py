@@ -1,4 +1,4 @@
-"""The ``minigan`` command line: train, sample, evaluate, check, bench.
+"""The ``minigan`` command line: train, sample, evaluate, inpaint, check, bench.
 
 Every error a user can cause ends the command with ONE line on stderr, no traceback: exit status 2
 for a bad option, file or folder (nothing written), 1 for a failed check or a diverged run, 130 / 143
@@ -75,6 +75,19 @@ def build_parser() -> argparse.ArgumentParser:
                           help="seed of the evaluation classifier (default 0; figures compare only at the "
                                "same classifier seed: another one measures the yardstick's own spread)")
 
+    inpaint = sub.add_parser("inpaint", help="restore the hidden pixels of images from a run's G, by "
+                                             "optimising z (Yeh et al. 2017)")
+    inpaint.add_argument("run_dir", type=Path)
+    inpaint.add_argument("--images", type=folder, required=True,
+                         help="IN.npy: float images (N, C, H, W) in [-1, 1], of the run's image shape")
+    inpaint.add_argument("--mask", required=True, metavar="center|left|right|top|bottom|FILE.npy",
+                         help="what is hidden: a named region, or a 0/1 array (1 = visible) of shape (H, W), "
+                              "(1|C, H, W) or (1|N, 1|C, H, W)")
+    inpaint.add_argument("--out", type=folder, required=True,
+                         help="OUT.npy (float32 restored images) or OUT.png (masked | restored, side by side)")
+    inpaint.add_argument("--steps", type=positive_int, default=None, help="Adam steps on z (default 300)")
+    inpaint.add_argument("--seed", type=non_negative_int, default=0, help="seed of the starting z's")
+
     check = sub.add_parser("check", help="verify this installation: gradients of every layer and loss, Adam, "
                                          "a short training (and on CuPy, every layer against NumPy)")
     check.add_argument("--backend", choices=["numpy", "cupy"], default=None,
@@ -135,6 +148,14 @@ def cmd_evaluate(args) -> int:
 
     evaluate_run(args.run_dir, args.n, args.seed, classifier_seed=args.classifier_seed)
     print(f"wrote {args.run_dir / 'metrics.json'}")
+    return 0
+
+
+def cmd_inpaint(args) -> int:
+    from .inpaint import STEPS, inpaint_run
+
+    result = inpaint_run(args.run_dir, args.images, args.mask, args.out, args.steps or STEPS, args.seed)
+    print(f"restored {len(result.images)} images (mean final loss {result.loss.mean():.4g}); wrote {args.out}")
     return 0
 
 
@@ -206,7 +227,7 @@ def main(argv=None) -> int:
     from .train import TrainingDiverged
 
     commands = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "check": cmd_check,
-                "bench": cmd_bench}
+                "bench": cmd_bench, "inpaint": cmd_inpaint}
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread() else None
     try:
         return commands[args.command](args)

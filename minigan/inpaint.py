@@ -48,7 +48,7 @@ def named_mask(name: str, image_shape):
     import numpy as np  # a mask is built on the host, then moved with the images
 
     if name not in MASKS:
-        raise ValueError(f"--mask {name!r}: expected one of {', '.join(MASKS)} or a FILE.npy")
+        raise ValueError(f"unknown mask {name!r}: expected one of {', '.join(MASKS)}")
     _, h, w = image_shape
     mask = np.ones((1, 1, h, w), dtype=np.float32)
     hidden = {"top": np.s_[..., :h // 2, :], "bottom": np.s_[..., h - h // 2:, :],
@@ -56,11 +56,6 @@ def named_mask(name: str, image_shape):
               "center": np.s_[..., h // 4:h // 4 + h // 2, w // 4:w // 4 + w // 2]}[name]
     mask[hidden] = 0
     return mask
-
-
-def load_mask(path):
-    """A mask from a .npy file (never unpickled): a NumPy array, checked later by ``check_mask``."""
-    return load_array(path, "--mask")
 
 
 def load_array(path, what: str):
@@ -78,7 +73,7 @@ def load_array(path, what: str):
     return array
 
 
-def check_mask(mask, images_shape):
+def check_mask(mask, images_shape, what: str = "mask"):
     """The mask broadcast to images of shape (N, C, H, W); ValueError unless it fits and is 0/1.
 
     Accepted shapes: (H, W), (1 or C, H, W), (1 or N, 1 or C, H, W). Returns a float32 NumPy
@@ -92,14 +87,14 @@ def check_mask(mask, images_shape):
             or (len(shape) == 3 and shape[0] in (1, c) and shape[1:] == (h, w))
             or (len(shape) == 4 and shape[0] in (1, n) and shape[1] in (1, c) and shape[2:] == (h, w)))
     if not fits:
-        raise ValueError(f"mask of shape {shape}: expected ({h}, {w}), (1|{c}, {h}, {w}) or "
+        raise ValueError(f"{what} of shape {shape}: expected ({h}, {w}), (1|{c}, {h}, {w}) or "
                          f"(1|{n}, 1|{c}, {h}, {w}) to fit the images {tuple(images_shape)}")
     if mask.dtype.kind not in "biuf" or not np.isin(mask, (0, 1)).all():
-        raise ValueError(f"mask of dtype {mask.dtype}: expected only the values 0 (hidden) and 1 (visible)")
+        raise ValueError(f"{what} of dtype {mask.dtype}: expected only the values 0 (hidden) and 1 (visible)")
     return np.ascontiguousarray(np.broadcast_to(mask.astype(np.float32), images_shape))
 
 
-def check_images(images, image_shape=None):
+def check_images(images, image_shape=None, what: str = "images"):
     """ValueError unless ``images`` is a float array (N, C, H, W), N >= 1, finite, in [-1, 1], and
     (when given) of the image shape (C, H, W)."""
     import numpy as np
@@ -107,14 +102,14 @@ def check_images(images, image_shape=None):
     shape = tuple(getattr(images, "shape", ()))
     expected = f"(N, {', '.join(map(str, image_shape))})" if image_shape else "(N, C, H, W)"
     if len(shape) != 4 or shape[0] < 1 or (image_shape is not None and shape[1:] != tuple(image_shape)):
-        raise ValueError(f"images of shape {shape}: expected {expected} with N >= 1")
+        raise ValueError(f"{what} of shape {shape}: expected {expected} with N >= 1")
     if images.dtype.kind != "f":
-        raise ValueError(f"images of dtype {images.dtype}: expected floating-point values in [-1, 1]")
+        raise ValueError(f"{what} of dtype {images.dtype}: expected floating-point values in [-1, 1]")
     host = np.asarray(backend.to_numpy(images))
     if not np.isfinite(host).all():
-        raise ValueError("images: expected finite values in [-1, 1], got NaN or infinity")
+        raise ValueError(f"{what}: expected finite values in [-1, 1], got NaN or infinity")
     if host.min() < -1 or host.max() > 1:
-        raise ValueError(f"images: expected values in [-1, 1], got [{host.min():.4g}, {host.max():.4g}]")
+        raise ValueError(f"{what}: expected values in [-1, 1], got [{host.min():.4g}, {host.max():.4g}]")
 
 
 # -- the loss and its gradient --------------------------------------------------------------------------
@@ -181,8 +176,11 @@ class _Latent(Module):
         self.add_param("z", z)
 
 
-def restore(G, D, images, mask, z_dim: int, steps: int = 300, restarts: int = 4, prior_weight: float = 0.01,
-            lr: float = 0.05, seed: int = 0, batch_size: int = 256) -> Restoration:
+STEPS, RESTARTS, PRIOR_WEIGHT, LR = 300, 4, 0.01, 0.05  # the defaults, measured in docs/experiments.md
+
+
+def restore(G, D, images, mask, z_dim: int, steps: int = STEPS, restarts: int = RESTARTS,
+            prior_weight: float = PRIOR_WEIGHT, lr: float = LR, seed: int = 0, batch_size: int = 256) -> Restoration:
     """Restore the hidden pixels of ``images`` from G by Adam on z, as the module docstring says.
 
     G: (M, z_dim) -> (M, C, H, W) in [-1, 1]; D: (M, C, H, W) -> (M, 1) logits (None, or ignored,
@@ -242,3 +240,68 @@ def restore(G, D, images, mask, z_dim: int, steps: int = 300, restarts: int = 4,
             D.train(modes[1])
     joined = [np.concatenate([backend.to_numpy(p[j]) for p in parts], axis=1 if j == 4 else 0) for j in range(5)]
     return Restoration(*joined, history=history / (n * restarts))
+
+
+# -- the command: minigan inpaint RUN_DIR --images IN.npy --mask M --out OUT.npy|OUT.png ---------------
+OUT_SUFFIXES = (".npy", ".png")
+
+
+def mask_option(spec: str, images_shape):
+    """--mask: a name of ``MASKS`` or a FILE.npy, as a float32 (N, C, H, W) mask for the images."""
+    if spec.endswith(".npy"):
+        return check_mask(load_array(spec, "--mask"), images_shape, f"--mask {spec}")
+    if spec not in MASKS:
+        raise ValueError(f"--mask {spec!r}: expected one of {', '.join(MASKS)} or a FILE.npy")
+    return check_mask(named_mask(spec, images_shape[1:]), images_shape)
+
+
+def _warn(line: str) -> None:
+    import sys
+
+    print(line, file=sys.stderr)
+
+
+def inpaint_run(run_dir, images_path, mask_spec: str, out, steps: int = STEPS, seed: int = 0, warn=_warn):
+    """Restore the images in ``images_path`` with the G (and D, as the prior) of an image run; write
+    float32 (N, C, H, W) in [-1, 1] to OUT.npy, or the masked and the restored images side by side
+    to OUT.png. Every argument is checked (ValueError / OSError, one line) before anything is written.
+    A run whose D judges packs of samples (--pack > 1) restores without the prior: D cannot judge
+    one image alone. Returns the ``Restoration``."""
+    import numpy as np
+
+    from .run import data_shape, is_points, load_run
+
+    out = Path(out)
+    if out.suffix not in OUT_SUFFIXES:
+        raise ValueError(f"--out {out}: expected a file name ending in .npy or .png")
+    if not out.parent.is_dir():
+        raise ValueError(f"--out {out}: expected a file in an existing folder ({out.parent} is not one)")
+    if steps < 1:
+        raise ValueError(f"--steps {steps}: expected an integer >= 1")
+    config, gan = load_run(run_dir)
+    if is_points(config):
+        raise ValueError(f"{run_dir} is a run on 2-D points ({config['dataset']}); expected a run on images")
+    images = load_array(images_path, "--images")
+    check_images(images, data_shape(config), f"--images {images_path}")
+    mask = mask_option(mask_spec, images.shape)
+    prior_weight = PRIOR_WEIGHT
+    if config["pack"] > 1:
+        warn(f"minigan inpaint: warning: D of {run_dir} judges packs of {config['pack']} images, not one: "
+            f"restoring without D's prior")
+        prior_weight = 0.0
+    result = restore(gan.G_ema or gan.G, gan.D, images, mask, gan.z_dim, steps=steps, prior_weight=prior_weight,
+                     seed=seed)
+    restored = result.images.astype(np.float32)
+    if out.suffix == ".npy":
+        from .io import atomic_write
+
+        atomic_write(out, lambda f: np.save(f, restored))
+    else:
+        from .viz import save_image_grid
+
+        # each tile: the input with its hidden pixels at 0 (grey) | a white column | the restoration
+        masked = np.where(mask > 0, images, 0).astype(np.float32)
+        bar = np.ones(masked.shape[:3] + (1,), dtype=np.float32)
+        save_image_grid(np.concatenate([masked, bar, restored], axis=3), out,
+                        f"masked | restored ({len(images)} images, {steps} steps)")
+    return result
