@@ -106,6 +106,19 @@ def _backends():
 
 G_NOISE = ("reuse", "fresh")  # the generator step's fakes: see GAN.train_step
 
+
+def augment_policy(v):
+    """A differentiable augmentation policy: transform names of ``minigan.augment``, comma-separated."""
+    from .augment import parse_policy
+    try:
+        parse_policy(v)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+augment_policy.wants = str
+
 OPTIONS = (
     Option("dataset", "digits", anything(str), "the training data (the default, digits, is embedded: no download)",
            choices=_datasets, fixed=True),
@@ -144,6 +157,8 @@ OPTIONS = (
            choices=lambda: ("constant", "linear"), gan="lr_schedule"),
     Option("g_noise", "reuse", anything(str), "G's step judges the D step's fakes again ('reuse', as "
            "PyTorch's DCGAN example does) or fakes from 'fresh' noise", choices=lambda: G_NOISE, gan="g_noise"),
+    Option("augment", None, augment_policy, "differentiable augmentation of the real and the fake images D "
+           "sees, e.g. translation,cutout,brightness (Zhao et al. 2020)", nullable=True, gan="augment"),
     Option("holdout", 0.0, number(0, 1), "keep the last round(F * N) images of an image data set out of "
            "training, for minigan evaluate", fixed=True),
     Option("log_every", 10, count(), "steps between history rows"),

@@ -19,6 +19,7 @@ import json
 import math
 
 from . import backend, losses
+from .augment import Policy
 from .layers import sigmoid
 from .penalties import check_sample_wise, r1_penalty
 from .optim import Adam, clip_grad_norm, grad_norm
@@ -43,14 +44,18 @@ class GAN:
     circling the optimum, and often gives cleaner samples. ``sample`` then uses G_ema.
     r1: weight gamma of the R1 penalty gamma/2 * mean ||dD/dx||^2 on the real (packed) batch, added
     to D's loss in every D step (``minigan.penalties``; 0 = off; D must not use BatchNorm).
-    Noise and any data sampling the caller does through ``self.rng`` come from one
-    seeded host generator, saved with the state: same seed, same backend, same result.
+    augment: None, or a differentiable augmentation policy such as "translation,cutout,brightness"
+    (``minigan.augment``; Zhao et al. 2020): D sees T(x) and T(G(z)), each batch with its own random T,
+    in its step and G's, and G's gradient flows back through T (R1 then acts on the augmented reals,
+    and d_real, d_fake_* are D's outputs on augmented images).
+    Noise, the augmentations' parameters and any data sampling the caller does through ``self.rng``
+    come from one seeded host generator, saved with the state: same seed, same backend, same result.
     """
 
     def __init__(self, G, D, z_dim: int, loss: str = "nonsaturating", lr_g: float = 2e-4, lr_d: float = 2e-4,
                  betas=(0.5, 0.999), d_steps: int = 1, pack: int = 1, clip: float | None = None, seed: int = 0,
                  lr_schedule: str = "constant", total_steps: int | None = None, ema: float | None = None,
-                 r1: float = 0.0, g_noise: str = "reuse"):
+                 r1: float = 0.0, g_noise: str = "reuse", augment: str | None = None):
         if d_steps < 1 or pack < 1:
             raise ValueError(f"d_steps and pack must be >= 1, got d_steps={d_steps}, pack={pack}")
         if lr_schedule not in ("constant", "linear") or (lr_schedule == "linear" and not total_steps):
@@ -66,6 +71,7 @@ class GAN:
         if r1:
             check_sample_wise(D)
         self.ema, self.r1, self.g_noise = ema, r1, g_noise
+        self.augment = Policy(augment) if augment else None   # ValueError naming the accepted transforms
         self.G_ema = copy.deepcopy(G) if ema else None
         self.base_lr = (lr_g, lr_d)
         self.lr_schedule, self.total_steps = lr_schedule, total_steps
@@ -87,6 +93,10 @@ class GAN:
         if x.shape[0] % self.pack:
             raise ValueError(f"batch size {x.shape[0]} is not a multiple of pack={self.pack}")
         return x.reshape((x.shape[0] // self.pack, self.pack * x.shape[1]) + tuple(x.shape[2:]))
+
+    def _augmented(self, x):
+        """(T(x), T's parameters) with T's parameters drawn from ``self.rng``; (x, None) without augment."""
+        return self.augment(x, self.rng) if self.augment else (x, None)
 
     @staticmethod
     def _mean_prob(logits) -> float:
@@ -133,13 +143,13 @@ class GAN:
         # (1) Update D on a real and a fake batch.
         for real in reals:
             D.zero_grad()
-            packed_real = self._packed(real)
+            packed_real = self._packed(self._augmented(real)[0])
             real_logits = D(packed_real)
             loss_real, grad = losses.discriminator_loss_real(real_logits, self.loss)
             D.backward(grad, input_grad=False)
 
             fake = G(self.noise(real.shape[0]))
-            fake_logits = D(self._packed(fake))
+            fake_logits = D(self._packed(self._augmented(fake)[0]))
             loss_fake, grad = losses.discriminator_loss_fake(fake_logits, self.loss)
             D.backward(grad, input_grad=False)
 
@@ -155,10 +165,13 @@ class GAN:
         G.zero_grad()
         if self.g_noise == "fresh":
             fake = G(self.noise(fake.shape[0]))
-        after_logits = D(self._packed(fake))
+        seen, draws = self._augmented(fake)             # a new T, as D's every look at the fakes gets
+        after_logits = D(self._packed(seen))
         loss_g, grad = losses.generator_loss(after_logits, self.loss)
         self._check_finite("the generator loss", loss_g)
         grad_fake = D.backward(grad, param_grads=False).reshape(fake.shape)
+        if self.augment:                                # dL/dG(z) = T'(dL/dT(G(z))): back through T
+            grad_fake = self.augment.backward(grad_fake, draws)
         G.backward(grad_fake, input_grad=False)
         grad_norm_g = clip_grad_norm(G, self.clip) if self.clip else grad_norm(G)
         self.g_opt.step()
