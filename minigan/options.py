@@ -271,7 +271,7 @@ def validate(config: dict, sources: dict | None = None) -> dict:
     the option, the value and what is expected, for: an unknown option, a value of the wrong
     type, a value out of range or not among the choices, an architecture option the architecture
     does not take, an architecture that does not fit the data set, a batch size that is not a
-    multiple of --pack, --holdout on data that is not a fixed set of images.
+    multiple of --pack, --holdout on data that is not a fixed set of images, --augment on 2-D points.
     """
     from . import data, models
 
@@ -319,6 +319,8 @@ def validate(config: dict, sources: dict | None = None) -> dict:
         fail("batch_size", f"a multiple of --pack ({config['pack']})")
     if config["holdout"] and dataset.kind != "images":
         fail("holdout", f"0: data set {dataset.name!r} is not a fixed set of images")
+    if config["augment"] and dataset.kind != "images":
+        fail("augment", f"no value: data set {dataset.name!r} is 2-D points, not images to augment")
     return config
 
 

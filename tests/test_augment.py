@@ -143,6 +143,9 @@ def test_bad_policies_are_refused(tmp_path, capsys):
         assert len(lines) == 1 and f"--augment {bad!r}" in lines[0], lines
         assert "translation, cutout, brightness" in lines[0] and "Traceback" not in lines[0]
         assert not out.exists()
+    assert main(["train", "--dataset", "ring8", "--augment", "cutout", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "--augment 'cutout'" in err and "2-D points" in err and not (tmp_path / "r").exists()
     with pytest.raises(ValueError, match="translation, cutout, brightness"):
         small_gan("zoom")
 
