@@ -126,9 +126,19 @@ def cmd_train(args) -> int:
         if args.out is None:
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
             args.out = Path("runs") / f"{config['dataset']}-{stamp}"
+    from .distributed import connect, silence_other_ranks, stop_every_rank
+    from .interrupts import Interrupted
+
+    comm = connect(config["distributed"], gpu=config["backend"] == "cupy")  # a group of one without MPI
+    silence_other_ranks(comm)
     for line in options.warnings(config):
         print(f"minigan train: warning: {line}", file=sys.stderr)
-    metrics = train_run(config, args.out, resume=args.resume)
+    try:
+        metrics = train_run(config, args.out, resume=args.resume, comm=comm)
+    except BaseException as exc:
+        if comm.size == 1 or isinstance(exc, Interrupted):  # (every rank stops at the same step)
+            raise
+        stop_every_rank(comm, lambda command: report_error(command, exc))
     shown = {k: v for k, v in metrics.items() if not isinstance(v, list)}
     print("metrics:", json.dumps(shown))
     print(f"wrote {args.out}/samples.png, losses.png, history.csv, metrics.json, checkpoint.npz")
@@ -221,37 +231,47 @@ def main(argv=None) -> int:
     if start_error and getattr(args, "backend", "") is None and not getattr(args, "resume", False):
         print(f"minigan {args.command}: error: {start_error}", file=sys.stderr)  # the default was asked for
         return 2
-    from .backend import BackendUnavailable
-    from .interrupts import Interrupted, in_main_thread
-    from .io import CheckpointError
-    from .train import TrainingDiverged
+    from .interrupts import in_main_thread
 
     commands = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "check": cmd_check,
                 "bench": cmd_bench, "inpaint": cmd_inpaint}
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread() else None
     try:
         return commands[args.command](args)
-    except Interrupted as exc:
-        print(f"minigan {args.command}: {exc}", file=sys.stderr)
-        return exc.exit_status
-    except KeyboardInterrupt:
-        print(f"minigan {args.command}: interrupted (Ctrl-C)", file=sys.stderr)
-        return 128 + signal.SIGINT
-    except TrainingDiverged as exc:
-        print(f"minigan {args.command}: error: {exc}", file=sys.stderr)
-        return 1
-    except MemoryError as exc:
-        print(f"minigan {args.command}: error: out of memory ({exc or 'an array too large for this machine'}); "
-              f"try a smaller --batch-size or --width", file=sys.stderr)
-        return 2
-    except (ValueError, OSError, CheckpointError, BackendUnavailable) as exc:
-        # ValueError: a bad option, config, data file or checkpoint; OSError: a file or folder that
-        # cannot be read or written; BackendUnavailable: CuPy or a GPU missing.
-        print(f"minigan {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    except BaseException as exc:  # noqa: BLE001 (report_error raises again what it does not know)
+        return report_error(args.command, exc)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def report_error(command: str, exc: BaseException) -> int:
+    """Print the one line that ``exc``, raised by ``minigan command``, deserves; return the exit status.
+    Any other exception (a bug) is raised again, traceback and all."""
+    from .backend import BackendUnavailable
+    from .interrupts import Interrupted
+    from .io import CheckpointError
+    from .train import TrainingDiverged
+
+    if isinstance(exc, Interrupted):
+        print(f"minigan {command}: {exc}", file=sys.stderr)
+        return exc.exit_status
+    if isinstance(exc, KeyboardInterrupt):
+        print(f"minigan {command}: interrupted (Ctrl-C)", file=sys.stderr)
+        return 128 + signal.SIGINT
+    if isinstance(exc, TrainingDiverged):
+        print(f"minigan {command}: error: {exc}", file=sys.stderr)
+        return 1
+    if isinstance(exc, MemoryError):
+        print(f"minigan {command}: error: out of memory ({exc or 'an array too large for this machine'}); "
+              f"try a smaller --batch-size or --width", file=sys.stderr)
+        return 2
+    if isinstance(exc, (ValueError, OSError, CheckpointError, BackendUnavailable)):
+        # ValueError: a bad option, config, data file or checkpoint; OSError: a file or folder that
+        # cannot be read or written; BackendUnavailable: CuPy or a GPU missing.
+        print(f"minigan {command}: error: {exc}", file=sys.stderr)
+        return 2
+    raise exc
 
 
 def _import_backend():

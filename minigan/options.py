@@ -105,6 +105,7 @@ def _backends():
 
 
 G_NOISE = ("reuse", "fresh")  # the generator step's fakes: see GAN.train_step
+DISTRIBUTED = ("none", "mpi", "nccl")  # one process, or the communicators of minigan.distributed
 
 
 def augment_policy(v):
@@ -167,6 +168,11 @@ OPTIONS = (
     Option("data_dir", None, anything(str), "folder with the MNIST / Fashion-MNIST IDX files (default: the "
            "user cache folder)", nullable=True),
     Option("download", False, anything(bool), "download missing MNIST / Fashion-MNIST files (checksums verified)"),
+    Option("distributed", "none", anything(str), "data-parallel training over the processes of mpiexec -n P: "
+           "mpi (mpi4py, pip install \"minigan[mpi]\") or nccl (one GPU each, --backend cupy); --batch-size is "
+           "per process", choices=lambda: DISTRIBUTED),
+    Option("sync_bn", False, anything(bool), "with --distributed: BatchNorm statistics over all processes' "
+           "batches together (the global batch), not each process's own"),
 )
 BY_NAME = {o.name: o for o in OPTIONS}
 
@@ -271,7 +277,8 @@ def validate(config: dict, sources: dict | None = None) -> dict:
     the option, the value and what is expected, for: an unknown option, a value of the wrong
     type, a value out of range or not among the choices, an architecture option the architecture
     does not take, an architecture that does not fit the data set, a batch size that is not a
-    multiple of --pack, --holdout on data that is not a fixed set of images, --augment on 2-D points.
+    multiple of --pack, --holdout on data that is not a fixed set of images, --augment on 2-D points,
+    --distributed nccl on NumPy.
     """
     from . import data, models
 
@@ -319,6 +326,8 @@ def validate(config: dict, sources: dict | None = None) -> dict:
         fail("batch_size", f"a multiple of --pack ({config['pack']})")
     if config["holdout"] and dataset.kind != "images":
         fail("holdout", f"0: data set {dataset.name!r} is not a fixed set of images")
+    if config["distributed"] == "nccl" and config["backend"] != "cupy":
+        fail("distributed", "mpi, or --backend cupy: NCCL passes GPU buffers")
     if config["augment"] and dataset.kind != "images":
         fail("augment", f"no value: data set {dataset.name!r} is 2-D points, not images to augment")
     return config

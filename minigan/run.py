@@ -118,11 +118,14 @@ def read_config(run_dir) -> dict:
     return options.validate(options.upgrade(config), dict.fromkeys(config, str(path)))
 
 
-def restore(gan: GAN, run_dir) -> None:
-    """Load the run's checkpoint.npz into ``gan``; CheckpointError if it is bad or does not fit."""
+def restore(gan: GAN, run_dir) -> dict:
+    """Load the run's checkpoint.npz into ``gan`` and return its arrays; CheckpointError if it is bad or
+    does not fit."""
     path = Path(run_dir) / "checkpoint.npz"
     try:
-        gan.load_state_dict(load_arrays(path))
+        state = load_arrays(path)
+        gan.load_state_dict(state)
+        return state
     except CheckpointError:
         raise
     except ValueError as exc:  # names or shapes that do not match the models of config.json
@@ -191,8 +194,9 @@ def evaluate(gan: GAN, config: dict) -> dict:
     return figures
 
 
-def save_checkpoint(gan: GAN, run_dir: Path, history: list, frames: dict) -> None:
-    save_arrays(run_dir / "checkpoint.npz", gan.state_dict())
+def save_checkpoint(gan: GAN, run_dir: Path, history: list, frames: dict, extra: dict | None = None) -> None:
+    """checkpoint.npz (``gan.state_dict()`` and the arrays in ``extra``), history.csv, frames.npz."""
+    save_arrays(run_dir / "checkpoint.npz", {**gan.state_dict(), **(extra or {})})
     write_history(run_dir / "history.csv", history)
     if frames:
         save_arrays(run_dir / "frames.npz", {f"step_{s:09d}": f for s, f in frames.items()})
@@ -229,32 +233,40 @@ def prepare_folder(run_dir: Path) -> None:
         raise OSError(f"cannot create the run folder {run_dir}: a file of that name is in the way")
 
 
-def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
+def train_run(config: dict, run_dir, resume: bool = False, log=print, comm=None) -> dict:
     """Train (or, with resume, continue) the run in ``run_dir`` until config['steps']; returns metrics.
 
     Everything that can fail on the user's input (the backend, the data, the models, the checkpoint)
     is tried before the folder is created or any file in it written. SIGINT / SIGTERM during training
     finish the step, save a checkpoint and raise ``Interrupted``.
+    comm: a data-parallel run's communicator (``minigan.distributed``; None: one process). Every rank
+    calls train_run; rank 0 alone reads the checkpoint (the others receive its state), writes the
+    run folder and returns the metrics (the others return {"step": ...}).
     """
+    from .distributed import Communicator, DataParallel
+
     run_dir = Path(run_dir)
     config = options.validate(config, {})
     backend.use(config["backend"])
     sample_real = data_source(config, log)
     gan = build_gan(config)
     check_batch_statistics(gan, config)
+    parallel = DataParallel(gan, comm or Communicator(), config["seed"], config["sync_bn"])
+    writer = parallel.writer
+    parallel.start(restore(gan, run_dir) if resume and writer else None)
+    history, frames = [], {}
     if resume:
-        restore(gan, run_dir)
         if config["steps"] < gan.step:
             raise options.OptionError(f"--steps {config['steps']}: expected at least {gan.step}, the step the "
                                       f"checkpoint in {run_dir} is at (--steps is the run's total)")
-        history = read_history(run_dir / "history.csv", gan.step)
-        frames = read_frames(run_dir, gan.step)
-        log(f"resuming {run_dir} at step {gan.step} of {config['steps']}")
-    else:
-        history, frames = [], {}
-    prepare_folder(run_dir)
-    log(f"run folder: {run_dir}")
-    write_json(run_dir / "config.json", config)
+        if writer:
+            history = read_history(run_dir / "history.csv", gan.step)
+            frames = read_frames(run_dir, gan.step)
+            log(f"resuming {run_dir} at step {gan.step} of {config['steps']}")
+    if writer:
+        prepare_folder(run_dir)
+        log(f"run folder: {run_dir}")
+        write_json(run_dir / "config.json", config)
     images = not is_points(config)
     frame_every = max(1, config["steps"] // max(1, config.get("frames") or 1))
     start_time = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
@@ -264,12 +276,19 @@ def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
     bar = tqdm(total=config["steps"], initial=gan.step, desc="train", unit="step", dynamic_ncols=True,
                disable=not sys.stderr.isatty())
 
+    def checkpoint():  # (every rank calls it: each hands its generator's state to rank 0's file)
+        extra = parallel.checkpoint_arrays()
+        if writer:
+            save_checkpoint(gan, run_dir, history, frames, extra)
+
     def stop_if_asked():
-        signum = pending()
+        signum = parallel.agreed_signal(pending())
         if signum is not None:
-            save_checkpoint(gan, run_dir, history, frames)
+            checkpoint()
+            again = f"mpiexec -n {parallel.comm.size} " if parallel.comm.size > 1 else ""
             raise Interrupted(signum, f"stopped by {signal_name(signum)} at step {gan.step} of {config['steps']}; "
-                                      f"checkpoint saved. Continue with: minigan train --out {run_dir} --resume")
+                                      f"checkpoint saved. Continue with: {again}minigan train --out {run_dir} "
+                                      f"--resume")
 
     def on_step(figures):
         bar.update(1)
@@ -277,18 +296,18 @@ def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
             history.append({"step": gan.step, **figures, "seconds": time.perf_counter() - start_time})
             bar.set_postfix(loss_d=f"{figures['loss_d']:.3f}", loss_g=f"{figures['loss_g']:.3f}",
                             D_x=f"{figures['d_real']:.2f}", D_G_z=f"{figures['d_fake_before']:.2f}")
-        if images and config.get("frames") and (gan.step % frame_every == 0 or gan.step == 1):
+        if writer and images and config.get("frames") and (gan.step % frame_every == 0 or gan.step == 1):
             from .viz import image_grid
 
             frames[gan.step] = image_grid(gan.sample(64, seed=fixed_noise_seed(config)))
         if gan.step % config["checkpoint_every"] == 0:
-            save_checkpoint(gan, run_dir, history, frames)
+            checkpoint()
         stop_if_asked()
 
     try:
         with deferred_signals():
             gan.fit(sample_real, config["steps"], config["batch_size"], on_step)
-            save_checkpoint(gan, run_dir, history, frames)
+            checkpoint()
             stop_if_asked()
     except TrainingDiverged as exc:
         kept = ("The last good checkpoint in {} is kept." if (run_dir / "checkpoint.npz").is_file()
@@ -297,6 +316,8 @@ def train_run(config: dict, run_dir, resume: bool = False, log=print) -> dict:
     finally:
         bar.close()
 
+    if not writer:
+        return {"step": gan.step}
     write_samples(gan, config, run_dir / "samples.png")
     if is_points(config) and config["pack"] == 1:  # D judges single points: its view of the plane can be drawn
         from .game import save_game

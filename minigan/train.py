@@ -80,6 +80,9 @@ class GAN:
         self.g_opt = Adam(G, lr=lr_g, betas=betas)
         self.d_opt = Adam(D, lr=lr_d, betas=betas)
         self.rng = backend.rng(seed)
+        # Data-parallel training (minigan.distributed) sets it to a function of a model that averages
+        # the model's gradients over all processes; it runs after each model's backward, before clipping.
+        self.average_gradients = None
         self.step = 0
 
     # -- helpers ------------------------------------------------------------
@@ -157,6 +160,8 @@ class GAN:
             if self.r1:
                 loss_d += r1_penalty(D, packed_real, self.r1)
             self._check_finite("the discriminator loss", loss_d)
+            if self.average_gradients:
+                self.average_gradients(D)
             grad_norm_d = clip_grad_norm(D, self.clip) if self.clip else grad_norm(D)
             self.d_opt.step()
 
@@ -173,6 +178,8 @@ class GAN:
         if self.augment:                                # dL/dG(z) = T'(dL/dT(G(z))): back through T
             grad_fake = self.augment.backward(grad_fake, draws)
         G.backward(grad_fake, input_grad=False)
+        if self.average_gradients:
+            self.average_gradients(G)
         grad_norm_g = clip_grad_norm(G, self.clip) if self.clip else grad_norm(G)
         self.g_opt.step()
         if self.G_ema is not None:
