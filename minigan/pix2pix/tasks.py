@@ -1,8 +1,10 @@
 """The two restoration tasks' inputs and their baselines, for images (N, C, H, W) in [-1, 1].
 
-Inpainting: the bottom half of each digit is lost. G's input stacks the damaged image (lost
-pixels set to -1, the background) and the mask (1 = known, 0 = lost) on the channels,
-(N, 2C, H, W) for C = 1: the mask tells G which -1 is ink-free paper and which is a hole.
+Inpainting: some pixels are lost, here the bottom half of each digit. A mask is 1 where a pixel
+is known, 0 where it is lost, as in ``minigan.inpaint`` (whose ``named_mask("bottom", ...)``
+makes this one), of the images' shape or broadcasting to it. G's input stacks the damaged image
+(lost pixels set to -1, the background) and the mask on the channels, (N, 2C, H, W): the mask
+tells G which -1 is ink-free paper and which is a hole.
 Super-resolution: each 2x2 block is averaged (8x8 -> 4x4) and the result enlarged back by
 nearest neighbour, so input and target have the same shape (pix2pix maps an image to an image
 of its own size). Everything runs through ``xp``, on NumPy or CuPy alike.
@@ -12,32 +14,28 @@ from __future__ import annotations
 from .. import backend
 
 
-def bottom_half_mask(images):
-    """The mask of ``images`` (N, C, H, W): an array of their shape and dtype, 1 in the top
-    half of the rows (known), 0 in the bottom half (lost)."""
-    xp = backend.get_array_module(images)
-    mask = xp.ones_like(images)
-    mask[:, :, images.shape[2] // 2:, :] = 0
-    return mask
-
-
 def inpainting_inputs(images, mask):
-    """G's input for inpainting: (N, C, H, W) images, mask of their shape -> (N, 2C, H, W),
-    [images * mask + (-1) * (1 - mask), mask] on the channels (lost pixels read as background)."""
+    """G's input for inpainting: (N, C, H, W) images and their mask (broadcasting to them, on
+    their backend) -> (N, 2C, H, W), [images * mask + (-1) * (1 - mask), mask] on the channels
+    (lost pixels read as background)."""
     xp = backend.get_array_module(images)
+    mask = xp.broadcast_to(mask, images.shape).astype(images.dtype)
     return xp.concatenate([images * mask - (1 - mask), mask], axis=1)
 
 
 def paste_known(restored, images, mask):
     """Keep the known pixels, take the restoration elsewhere: mask * images + (1 - mask) * restored.
-    All three (N, C, H, W); a restoration is judged on what it adds, not on what it was given."""
+    restored and images (N, C, H, W), the mask broadcasting to them; a restoration is judged on
+    what it adds, not on what it was given back."""
     return mask * images + (1 - mask) * restored
 
 
 def masked_mse(restored, images, mask) -> float:
     """Mean squared error over the LOST pixels only: sum((1 - mask) (restored - images)^2) /
-    sum(1 - mask), all (N, C, H, W); a float (pixels in [-1, 1], so 4 is the worst possible)."""
-    lost = 1 - mask
+    sum(1 - mask), restored and images (N, C, H, W), the mask broadcasting to them; a float
+    (pixels in [-1, 1], so 4 is the worst possible)."""
+    xp = backend.get_array_module(images)
+    lost = 1 - xp.broadcast_to(mask, images.shape)
     return float((lost * (restored - images) ** 2).sum() / lost.sum())
 
 

@@ -41,6 +41,18 @@ def l1_loss(output, target):
     return float(xp.abs(diff).mean()), xp.sign(diff) / diff.size
 
 
+def generator_output_grad(grad_pair, fake, targets, l1_weight: float):
+    """dL_G/dG(x), L_G = (adversarial loss of D([x, G(x)])) + l1_weight * mean |G(x) - t|.
+
+    Shapes: grad_pair (N, C_in + C_out, H, W), D's input gradient of the adversarial term for the
+    pair [x, G(x)]; fake = G(x) and targets (N, C_out, H, W). The pair's LAST C_out channels are
+    G(x)'s (its first C_in are x's, data, dropped), and the L1 term adds l1_weight sign(G(x) - t) / M
+    (``l1_loss``, M = fake.size):
+        dL_G/dG(x) = grad_pair[:, C_in:] + l1_weight * sign(G(x) - t) / M
+    """
+    return grad_pair[:, grad_pair.shape[1] - fake.shape[1]:] + l1_weight * l1_loss(fake, targets)[1]
+
+
 def _pair(inputs, outputs):
     """[x, y] on the channels: (N, C_in, H, W), (N, C_out, H, W) -> (N, C_in + C_out, H, W)."""
     return backend.get_array_module(inputs).concatenate([inputs, outputs], axis=1)
@@ -89,9 +101,8 @@ class Pix2Pix:
         logits = self.D(_pair(inputs, fake))
         loss_adv, grad = _patch_loss(lambda x: losses.generator_loss(x, "nonsaturating"), logits)
         grad_pair = self.D.backward(grad, param_grads=False)
-        l1, grad_l1 = l1_loss(fake, targets)
-        grad_fake = grad_pair[:, inputs.shape[1]:] + self.l1_weight * grad_l1   # the output's channels
-        self.G.backward(grad_fake, input_grad=False)
+        self.G.backward(generator_output_grad(grad_pair, fake, targets, self.l1_weight), input_grad=False)
+        l1 = l1_loss(fake, targets)[0]
         return {"loss_g": loss_adv + self.l1_weight * l1, "loss_adv": loss_adv, "l1": l1,
                 "d_fake_after": float(sigmoid(logits).mean())}
 
