@@ -35,6 +35,7 @@ from pathlib import Path
 
 from . import backend, losses
 from .layers import Module
+from .optim import Adam
 
 MASKS = ("center", "left", "right", "top", "bottom")
 
@@ -202,8 +203,6 @@ def restore(G, D, images, mask, z_dim: int, steps: int = STEPS, restarts: int = 
         raise ValueError(f"restore: prior_weight {prior_weight!r}: expected a finite number >= 0")
     if prior_weight and D is None:
         raise ValueError("restore: prior_weight > 0 needs D (pass prior_weight=0 to fit the pixels alone)")
-    from .optim import Adam
-
     xp, dtype = backend.xp, G.dtype
     n = images.shape[0]
     mask = check_mask(mask, images.shape)
