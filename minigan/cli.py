@@ -110,6 +110,22 @@ BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THR
 
 def cmd_train(args) -> int:
     use_blas_threads(args.threads)
+    from . import distributed
+    from .interrupts import Interrupted
+
+    if args.distributed:  # join the group before anything is checked: an error on one rank then ends all
+        distributed.silence_other_ranks(distributed.connect(args.distributed))
+    try:
+        return _train(args)
+    except BaseException as exc:
+        comm = distributed.joined()
+        if comm.size == 1 or isinstance(exc, Interrupted):  # (every rank stops at the same step)
+            raise
+        distributed.stop_every_rank(comm, lambda command: report_error(command, exc))
+
+
+def _train(args) -> int:
+    from . import distributed
     from .run import read_config, train_run
 
     given = options.given(args)
@@ -126,19 +142,13 @@ def cmd_train(args) -> int:
         if args.out is None:
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
             args.out = Path("runs") / f"{config['dataset']}-{stamp}"
-    from .distributed import connect, silence_other_ranks, stop_every_rank
-    from .interrupts import Interrupted
-
-    comm = connect(config["distributed"], gpu=config["backend"] == "cupy")  # a group of one without MPI
-    silence_other_ranks(comm)
+    comm = distributed.connect(config["distributed"])  # (the group joined above; on --resume, config.json's)
+    distributed.silence_other_ranks(comm)
+    if config["backend"] == "cupy":
+        comm.use_own_gpu()
     for line in options.warnings(config):
         print(f"minigan train: warning: {line}", file=sys.stderr)
-    try:
-        metrics = train_run(config, args.out, resume=args.resume, comm=comm)
-    except BaseException as exc:
-        if comm.size == 1 or isinstance(exc, Interrupted):  # (every rank stops at the same step)
-            raise
-        stop_every_rank(comm, lambda command: report_error(command, exc))
+    metrics = train_run(config, args.out, resume=args.resume, comm=comm)
     shown = {k: v for k, v in metrics.items() if not isinstance(v, list)}
     print("metrics:", json.dumps(shown))
     print(f"wrote {args.out}/samples.png, losses.png, history.csv, metrics.json, checkpoint.npz")

@@ -253,7 +253,7 @@ def train_run(config: dict, run_dir, resume: bool = False, log=print, comm=None)
     check_batch_statistics(gan, config)
     parallel = DataParallel(gan, comm or Communicator(), config["seed"], config["sync_bn"])
     writer = parallel.writer
-    parallel.start(restore(gan, run_dir) if resume and writer else None)
+    parallel.start(restore(gan, run_dir) if resume and writer else None, config)
     history, frames = [], {}
     if resume:
         if config["steps"] < gan.step:

@@ -18,33 +18,42 @@ from .parallel import DataParallel, GradientAverager, rank_generator, synchronis
 from .processes import silence_other_ranks, stop_every_rank
 from .simulated import ThreadCommunicator, run_ranks
 
-__all__ = ["Communicator", "DataParallel", "GradientAverager", "ThreadCommunicator", "connect",
+__all__ = ["Communicator", "DataParallel", "GradientAverager", "ThreadCommunicator", "connect", "joined",
            "rank_generator", "run_ranks", "silence_other_ranks", "stop_every_rank", "synchronise_batchnorm"]
 
 
-def connect(kind: str, gpu: bool = False):
-    """The communicator of ``--distributed kind`` (options.DISTRIBUTED): "none" (one process), "mpi", "nccl".
+_joined = None  # the group this process joined: MPI starts once per process
 
-    gpu: the run is on CuPy; each process then uses GPU (local rank mod the GPUs on its machine),
-    so that P processes on one machine use P GPUs (nccl always does). Raises OptionError (one
-    line) where MPI, or for nccl CuPy's NCCL, cannot be loaded.
+
+def connect(kind: str):
+    """The communicator of ``--distributed kind`` (options.DISTRIBUTED): "none" (one process), "mpi",
+    "nccl". The group of several is joined once; asking again for the same kind returns it.
+    Raises OptionError (one line) where MPI cannot be loaded (nccl: CuPy's NCCL is loaded by
+    ``use_own_gpu``, once the options are known to be right).
     """
+    global _joined
     from ..options import DISTRIBUTED, OptionError
 
     if kind not in DISTRIBUTED:
         raise OptionError(f"--distributed {kind!r}: expected one of {', '.join(DISTRIBUTED)}")
     if kind == "none":
         return Communicator()
+    if _joined is not None and _joined.name == kind:
+        return _joined
     from .mpi import MPICommunicator, MPIUnavailable
 
     try:
-        if kind == "nccl":  # (options.validate has made sure the backend is CuPy)
+        if kind == "nccl":
             from .nccl import NCCLCommunicator
 
-            return NCCLCommunicator()
-        comm = MPICommunicator()
+            _joined = NCCLCommunicator()
+        else:
+            _joined = MPICommunicator()
     except MPIUnavailable as exc:
         raise OptionError(f"--distributed {kind}: {exc}") from exc
-    if gpu:
-        comm.use_own_gpu()
-    return comm
+    return _joined
+
+
+def joined():
+    """The group ``connect`` joined, or a group of one (this process alone)."""
+    return _joined or Communicator()

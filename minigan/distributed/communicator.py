@@ -42,5 +42,8 @@ class Communicator:
         """End every rank of the group with exit status ``status``."""
         raise SystemExit(status)
 
+    def use_own_gpu(self) -> None:
+        """On CuPy: make this rank's GPU the current device (one process: the current one stays)."""
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(rank={self.rank}, size={self.size})"

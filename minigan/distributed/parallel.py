@@ -15,6 +15,7 @@ BatchNorm normalises with each rank's own B samples (what P single processes wou
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import signal
 
@@ -117,14 +118,18 @@ class DataParallel:
                 synchronise_batchnorm(gan.G, comm)
                 synchronise_batchnorm(gan.D, comm)
 
-    def start(self, checkpoint: dict | None = None) -> None:
+    def start(self, checkpoint: dict | None = None, config: dict | None = None) -> None:
         """Every rank takes rank 0's state: both models, both optimisers, G_ema, the step.
 
         checkpoint: on rank 0 of a resumed run, the arrays of the checkpoint it restored (others:
         None). Its ``rank_rng_states`` give each rank back the generator it had when it was saved.
+        config: the run's options, which must be rank 0's on every rank (ValueError otherwise: a rank
+        started with other options, another --steps say, would leave the others waiting for it).
         """
         if self.comm.size == 1:
             return
+        if config is not None:
+            self._check_same_options(config)
         gan = self.gan
         state = gan.state_dict()
         own_rng = state.pop("rng_state")
@@ -143,6 +148,14 @@ class DataParallel:
         if self.comm.rank < len(saved):
             received["rng_state"] = saved[self.comm.rank]
         gan.load_state_dict(received)
+
+    def _check_same_options(self, config: dict) -> None:
+        digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode("utf-8")).digest()
+        own = np.frombuffer(digest, dtype=np.uint8).copy()
+        rank0 = self.comm.broadcast(own.copy())
+        if not np.array_equal(own, rank0):
+            raise ValueError(f"the options of rank {self.comm.rank} differ from rank 0's: expected every process "
+                             f"started with the same command line (mpiexec -n {self.comm.size} minigan train ...)")
 
     def checkpoint_arrays(self) -> dict:
         """What a checkpoint holds beyond ``gan.state_dict()``: every rank's generator state

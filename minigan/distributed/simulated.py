@@ -46,7 +46,7 @@ class ThreadCommunicator(Communicator):
 
     def allreduce_mean(self, buf):
         values = self._exchange(buf)
-        total = values[0]
+        total = values[0].copy()  # (the slots are shared: each rank sums into its own array)
         for v in values[1:]:  # the same order on every rank: the same sum to the last bit
             total += v
         total /= self.size
