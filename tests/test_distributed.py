@@ -338,6 +338,17 @@ def test_a_stopped_two_process_run_resumes_exactly_and_one_process_samples_it(tm
     assert points.shape == (50, 2) and points.dtype == np.float32 and np.isfinite(points).all()
 
 
+@needs_mpi
+def test_the_lesson_runs_on_two_mpi_processes(tmp_path):
+    lesson = HERE.parent.parent / "lessons" / "22_data_parallel.py"
+    proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(lesson), "--quick", "--out", str(tmp_path)],
+                          env=ENV, capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "2 ranks: MPI processes" in proc.stdout and "checks passed" in proc.stdout
+    assert proc.stdout.count("checks passed") == 1  # rank 1 prints nothing
+    assert {p.name for p in tmp_path.iterdir()} == {"gradient_noise.png", "batchnorm_four_models.png"}
+
+
 if __name__ == "__main__":  # one rank of an MPI test: python tests/test_distributed.py CASE OUT_DIR
     from minigan.distributed import connect
 
