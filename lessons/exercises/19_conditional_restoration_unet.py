@@ -1,0 +1,22 @@
+"""Exercise for lesson 19: the gradient G's backward starts from (adversarial + L1).
+
+Write the function below, then run
+    python lessons/19_conditional_restoration_unet.py --exercise
+and the lesson's check of dL_G/dG(x) against central differences uses your function
+instead of minigan's. Use NumPy only (no minigan).
+"""
+import numpy as np
+
+
+def generator_output_grad(grad_pair, fake, targets, l1_weight):
+    """dL_G/dG(x), for L_G = L_adv(D([x, G(x)])) + l1_weight * mean |G(x) - t|.
+
+    Shapes: grad_pair a NumPy array (N, C_in + C_out, H, W), D's input gradient of the
+    adversarial term L_adv for the pair [x, G(x)] (x's C_in channels first, then G(x)'s
+    C_out); fake = G(x) and targets t, both (N, C_out, H, W); l1_weight a float lambda.
+    Returns dL_G/dG(x), an array of fake's shape.
+
+    Hint: only G(x)'s channels of the pair belong to G (x is data); the L1 term is a
+    mean over all M = fake.size entries, and d|u|/du = sign(u).
+    """
+    raise NotImplementedError("TODO: the G(x) channels + lambda sign(G(x) - t) / M")
