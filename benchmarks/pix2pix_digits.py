@@ -5,16 +5,18 @@ Two tasks, each trained on the first 70 % of the digits (the split of ``minigan 
 
   inpainting   the bottom half lost (minigan.inpaint's "bottom" mask): the U-Net's fill beside
                restoration by optimising z in an unconditional GAN (``minigan.inpaint.restore``,
-               its defaults), a background fill (the lost pixels set to -1) and the clean images;
-               the masked-pixel MSE and the evaluation classifier's accuracy on the restored images
-               (known pixels pasted back, for every method alike);
+               its defaults), the nearest training digit on the visible half, a background fill
+               (the lost pixels set to -1) and the clean images; the masked-pixel MSE and the
+               evaluation classifier's accuracy on the restored images (known pixels pasted back,
+               for every method alike);
   4x4 -> 8x8   super-resolution: the U-Net beside nearest and bilinear upsampling of the 4x4
                averages and the clean images; the MSE over all pixels and the accuracy.
 
-The classifier is the one ``minigan evaluate`` scores digits runs with (``load_or_train_classifier``
-on all 1,797 digits, seed 0, cached). The unconditional GAN is a run folder of ``minigan train
---dataset digits --holdout 0.3`` (``--gan-run``), or, without one, such a run trained here with
-the digits defaults into OUT/digits-gan.
+The split, the fills, the classifier and the scores are benchmarks/restoration.py's (the yardstick
+of ``minigan inpaint``'s measurement): the classifier is the one ``minigan evaluate`` scores digits
+runs with, trained on ALL the digits (held-out ones too), cached. The unconditional GAN is a run
+folder of ``minigan train --dataset digits --holdout 0.3`` (``--gan-run``), or, without one, such a
+run trained here with the digits defaults into OUT/digits-gan.
 
     python benchmarks/pix2pix_digits.py --out runs/pix2pix-digits [--gan-run DIR] [--seed 0]
 
@@ -53,7 +55,7 @@ def parse_args(argv=None):
 
 
 def gan_run(args, out: Path, log):
-    """(config, gan) of the unconditional digits GAN: --gan-run, or one trained into OUT/digits-gan."""
+    """(config, gan, folder) of the unconditional digits GAN: --gan-run, or one trained into OUT/digits-gan."""
     from minigan import options, run
 
     path = Path(args.gan_run) if args.gan_run else out / "digits-gan"
@@ -67,7 +69,7 @@ def gan_run(args, out: Path, log):
     if config["dataset"] != "digits" or config["holdout"] != HOLDOUT:
         raise SystemExit(f"--gan-run {path}: trained on {config['dataset']} with --holdout {config['holdout']}; "
                          f"expected digits with --holdout {HOLDOUT} (its G must not have seen the test digits)")
-    return config, gan
+    return config, gan, path
 
 
 def train_pix2pix(args, inputs, targets, log):
@@ -91,15 +93,10 @@ def train_pix2pix(args, inputs, targets, log):
     return trainer.G, time.perf_counter() - start
 
 
-def accuracy(classifier, images, labels) -> float:
-    """The classifier's accuracy on images (N, 1, 8, 8): the fraction whose argmax is the label."""
-    return float((classifier.predict_proba(images).argmax(axis=1) == labels).mean())
-
-
 def table(rows, error_name: str) -> str:
-    """A markdown table: method | error | accuracy, one row per (method, error, accuracy)."""
+    """A markdown table, one row per (method, {"masked_mse": error, "accuracy": accuracy})."""
     lines = [f"| method | {error_name} | classifier accuracy |", "| --- | --- | --- |"]
-    lines += [f"| {name} | {'—' if err is None else f'{err:.4f}'} | {100 * acc:.1f} % |" for name, err, acc in rows]
+    lines += [f"| {name} | {f['masked_mse']:.4f} | {100 * f['accuracy']:.1f} % |" for name, f in rows.items()]
     return "\n".join(lines)
 
 
@@ -108,13 +105,11 @@ def main(argv=None):
     import numpy as np
 
     from minigan import backend
-    from minigan.data import load_digits
     from minigan.inpaint import named_mask, restore
     from minigan.io import write_json
-    from minigan.metrics import load_or_train_classifier
-    from minigan.pix2pix import (bilinear_upsample, downsample, inpainting_inputs, masked_mse, paste_known,
+    from minigan.pix2pix import (bilinear_upsample, downsample, inpainting_inputs, paste_known,
                                  super_resolution_inputs, translate)
-    from minigan.run import split_holdout
+    from restoration import background_fill, evaluation_classifier, held_out, nearest_neighbour_fill, score
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -122,40 +117,39 @@ def main(argv=None):
     def log(line):
         print(line, flush=True)
 
-    images, labels = load_digits()
-    (train, _), (test, test_labels) = split_holdout({"holdout": HOLDOUT}, images, labels)
-    classifier, classifier_accuracy = load_or_train_classifier("digits", images, labels, seed=0, log=log)
-    mask = named_mask("bottom", images.shape[1:])                       # (1, 1, 8, 8), 1 = known
+    config, gan, run_dir = gan_run(args, out, log)
+    split = held_out(run_dir, log)                  # the run's 70 / 30 split of the digits
+    train, test, labels = split["train"], split["images"], split["labels"]
+    classifier, classifier_accuracy = evaluation_classifier(split, log=log)
+    mask = named_mask("bottom", test.shape[1:])     # (1, 1, 8, 8), 1 = known
     x_train, x_test = backend.asarray(train), backend.asarray(test)
-    figures = {"holdout": HOLDOUT, "test_images": len(test), "recipe": vars(args),
+    figures = {"holdout": HOLDOUT, "test_images": len(test), "recipe": vars(args), "gan_run": str(run_dir),
                "classifier_heldout_accuracy": classifier_accuracy}
 
-    # -- inpainting ------------------------------------------------------------------------------------
+    # -- inpainting: scored on the lost pixels, the known ones pasted back ------------------------------
     log(f"inpainting: pix2pix, {args.steps} steps on {len(train)} digits")
     G, seconds = train_pix2pix(args, inpainting_inputs(x_train, backend.asarray(mask)), x_train, log)
     unet = paste_known(translate(G, inpainting_inputs(x_test, backend.asarray(mask))), test, mask)
-    background = paste_known(-np.ones_like(test), test, mask)
-    config, gan = gan_run(args, out, log)
-    log(f"inpainting: z-optimisation (minigan.inpaint.restore, its defaults) in {config['steps']}-step G")
+    log(f"inpainting: z-optimisation (minigan.inpaint.restore, its defaults), G of {run_dir}")
     start = time.perf_counter()
     zopt = restore(gan.G_ema or gan.G, gan.D, test, mask, gan.z_dim, seed=args.seed).images.astype(np.float32)
     z_seconds = time.perf_counter() - start
-    rows = [("U-Net (pix2pix)", unet), ("z-optimisation", zopt), ("background fill (-1)", background),
-            ("clean images", test)]
-    inpaint = [(name, masked_mse(x, test, mask), accuracy(classifier, x, test_labels)) for name, x in rows]
-    figures["inpainting"] = {name: {"masked_mse": err, "accuracy": acc} for name, err, acc in inpaint}
-    figures["inpainting"]["seconds"] = {"pix2pix_training": seconds, "z_optimisation": z_seconds}
+    rows = {"U-Net (pix2pix)": unet, "z-optimisation": zopt,
+            "nearest training neighbour (visible half)": nearest_neighbour_fill(test, mask, train),
+            "background fill (-1)": background_fill(test, mask), "clean images": test}
+    inpaint = {name: score(x, test, labels, mask, classifier) for name, x in rows.items()}
+    figures["inpainting"] = dict(inpaint, seconds={"pix2pix_training": seconds, "z_optimisation": z_seconds})
 
-    # -- super-resolution ------------------------------------------------------------------------------
+    # -- super-resolution: scored on every pixel (score's masked_mse with nothing known) ------------------
     log(f"super-resolution: pix2pix, {args.steps} steps on {len(train)} digits")
     G, seconds = train_pix2pix(args, super_resolution_inputs(x_train), x_train, log)
     small = downsample(test)
-    rows = [("U-Net (pix2pix)", translate(G, super_resolution_inputs(x_test))),
-            ("bilinear upsampling", bilinear_upsample(small)), ("nearest upsampling", super_resolution_inputs(test)),
-            ("clean images", test)]
-    sr = [(name, float(((x - test) ** 2).mean()), accuracy(classifier, x, test_labels)) for name, x in rows]
-    figures["super_resolution"] = {name: {"mse": err, "accuracy": acc} for name, err, acc in sr}
-    figures["super_resolution"]["seconds"] = {"pix2pix_training": seconds}
+    rows = {"U-Net (pix2pix)": translate(G, super_resolution_inputs(x_test)),
+            "bilinear upsampling": bilinear_upsample(small), "nearest upsampling": super_resolution_inputs(test),
+            "clean images": test}
+    everywhere = np.zeros_like(mask)
+    sr = {name: score(x, test, labels, everywhere, classifier) for name, x in rows.items()}
+    figures["super_resolution"] = dict(sr, seconds={"pix2pix_training": seconds})
 
     write_json(out / "metrics.json", figures)
     print(f"\ninpainting the bottom half, {len(test)} held-out digits\n" + table(inpaint, "masked-pixel MSE"))
