@@ -79,7 +79,7 @@ def test_training_lowers_the_loss_on_the_digits(xp):
             on_step=history.append)
     first = np.mean([h["loss"] for h in history[:20]])
     last = np.mean([h["loss"] for h in history[-20:]])
-    assert vae.step == 300 and last < 0.2 * first, (first, last)
+    assert vae.step == 300 and last < 0.5 * first, (first, last)
     assert all(h["loss"] == pytest.approx(h["reconstruction"] + h["kl"]) for h in history)
     # the reconstruction of a trained VAE beats drawing the mean digit for every image
     reconstructed = vae.reconstruct(backend.to_numpy(images))
