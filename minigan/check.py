@@ -62,8 +62,9 @@ import numpy as np
 
 from . import backend, losses
 from .gradcheck import check_layer, numerical_gradient, rel_error
-from .layers import (BatchNorm1d, BatchNorm2d, CategoricalCode, CodedDense, Conv2d, ConvTranspose2d, Dense,
-                     Flatten, LeakyReLU, Module, ReLU, Reshape, Scale, Sequential, Sigmoid, SpectralNorm, Tanh)
+from .layers import (BatchNorm1d, BatchNorm2d, CategoricalCode, Concat, CodedDense, Conv2d, ConvTranspose2d, Dense,
+                     Flatten, Identity, LeakyReLU, Module, ReLU, Reshape, Residual, Scale, Sequential, Sigmoid,
+                     SpectralNorm, Tanh)
 from .optim import Adam
 
 GRAD_TOL = 1e-7       # float64 central differences: a correct derivative scores ~1e-10 (gradcheck.py)
@@ -139,6 +140,12 @@ LAYER_CASES = (
               (2, 2, 5, 5)),
     LayerCase("SpectralNorm(ConvTranspose2d) eval",
               lambda: SpectralNorm(ConvTranspose2d(2, 3, 4, stride=2, padding=1)).eval(), (2, 2, 3, 3)),
+    LayerCase("Identity", lambda: Identity(), (3, 4)),
+    LayerCase("Residual(Dense)", lambda: Residual(Dense(4, 4)), (3, 4)),   # (no Tanh: its own row must be alone)
+    # a U-Net level: the skip (a fork: its backward adds the two paths' input gradients) beside down-up convs
+    LayerCase("Concat(Identity, conv-convT) U-Net skip",
+              lambda: Concat(Identity(), Sequential(Conv2d(2, 3, 4, 2, 1), LeakyReLU(0.2),
+                                                    ConvTranspose2d(3, 2, 4, 2, 1))), (2, 2, 4, 4)),
     # The chain rule through a container. No conv bias before BatchNorm: BN removes per-channel
     # constants, so that bias's true gradient is exactly 0 and its relative error meaningless.
     LayerCase("Sequential conv-BN-LReLU-Dense",
