@@ -328,15 +328,22 @@ if not lesson.quick:
 # %%
 rows = [("masked", np.where(mask > 0, test, 0)), ("z-optimisation", zopt),
         ("U-Net", unet), ("true", test)]
-fig, axes = plt.subplots(4, 10, figsize=(8, 3.6))
-for r, (name, pictures) in enumerate(rows):
-    for j in range(10):
-        axes[r, j].imshow(pictures[j, 0], cmap="gray", vmin=-1, vmax=1)
-        axes[r, j].set_xticks([])
-        axes[r, j].set_yticks([])
-    axes[r, 0].set_ylabel(name, fontsize=8)
-fig.suptitle("held-out digits, bottom half lost (grey)")
-lesson.savefig(fig, "restoration_compared.png")
+
+
+def draw_rows(rows, title, filename):
+    """One row of 10 held-out digits per (name, images (N, 1, 8, 8)) pair."""
+    fig, axes = plt.subplots(len(rows), 10, figsize=(8, 0.9 * len(rows)))
+    for r, (name, pictures) in enumerate(rows):
+        for j in range(10):
+            axes[r, j].imshow(pictures[j, 0], cmap="gray", vmin=-1, vmax=1)
+            axes[r, j].set_xticks([])
+            axes[r, j].set_yticks([])
+        axes[r, 0].set_ylabel(name, fontsize=8)
+    fig.suptitle(title)
+    lesson.savefig(fig, filename)
+
+
+draw_rows(rows, "held-out digits, bottom half lost (grey)", "restoration_compared.png")
 
 # %% [markdown]
 # ## Super-resolution, 4x4 to 8x8
@@ -366,15 +373,7 @@ lesson.check_that("the U-Net's MSE is below nearest and bilinear upsampling's",
 # %%
 rows = [("4x4 (nearest)", enlarged["nearest"]), ("bilinear", enlarged["bilinear"]),
         ("U-Net", enlarged["U-Net"]), ("true", test)]
-fig, axes = plt.subplots(4, 10, figsize=(8, 3.6))
-for r, (name, pictures) in enumerate(rows):
-    for j in range(10):
-        axes[r, j].imshow(pictures[j, 0], cmap="gray", vmin=-1, vmax=1)
-        axes[r, j].set_xticks([])
-        axes[r, j].set_yticks([])
-    axes[r, 0].set_ylabel(name, fontsize=8)
-fig.suptitle("held-out digits, 4x4 -> 8x8")
-lesson.savefig(fig, "super_resolution.png")
+draw_rows(rows, "held-out digits, 4x4 -> 8x8", "super_resolution.png")
 
 lesson.finish()
 
