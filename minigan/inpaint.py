@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 from . import backend, losses
 from .layers import Module
@@ -242,7 +241,6 @@ def restore(G, D, images, mask, z_dim: int, steps: int = STEPS, restarts: int = 
 
 
 # -- the command: minigan inpaint RUN_DIR --images IN.npy --mask M --out OUT.npy|OUT.png ---------------
-OUT_SUFFIXES = (".npy", ".png")
 
 
 def mask_option(spec: str, images_shape):
@@ -268,13 +266,9 @@ def inpaint_run(run_dir, images_path, mask_spec: str, out, steps: int = STEPS, s
     one image alone. Returns the ``Restoration``."""
     import numpy as np
 
-    from .run import data_shape, is_points, load_run
+    from .run import check_output_file, data_shape, is_points, load_run
 
-    out = Path(out)
-    if out.suffix not in OUT_SUFFIXES:
-        raise ValueError(f"--out {out}: expected a file name ending in .npy or .png")
-    if not out.parent.is_dir():
-        raise ValueError(f"--out {out}: expected a file in an existing folder ({out.parent} is not one)")
+    out = check_output_file(out)
     if steps < 1:
         raise ValueError(f"--steps {steps}: expected an integer >= 1")
     config, gan = load_run(run_dir)

@@ -340,17 +340,23 @@ def train_run(config: dict, run_dir, resume: bool = False, log=print, comm=None)
 SAMPLE_SUFFIXES = (".npy", ".png")
 
 
-def sample_run(run_dir, n: int, seed: int, out) -> None:
-    """Write n samples of a run's G to ``out``: .npy (float32, data space) or .png (grid / scatter)."""
-    import numpy as np
-
+def check_output_file(out) -> Path:
+    """``--out`` of a command writing arrays or a picture: OUT.npy or OUT.png in an existing folder."""
     out = Path(out)
-    if n < 1:
-        raise options.OptionError(f"-n {n}: expected a number of samples >= 1")
     if out.suffix not in SAMPLE_SUFFIXES:
         raise options.OptionError(f"--out {out}: expected a file name ending in .npy or .png")
     if not out.parent.is_dir():
         raise options.OptionError(f"--out {out}: expected a file in an existing folder ({out.parent} is not one)")
+    return out
+
+
+def sample_run(run_dir, n: int, seed: int, out) -> None:
+    """Write n samples of a run's G to ``out``: .npy (float32, data space) or .png (grid / scatter)."""
+    import numpy as np
+
+    if n < 1:
+        raise options.OptionError(f"-n {n}: expected a number of samples >= 1")
+    out = check_output_file(out)
     config, gan = load_run(run_dir)
     samples = gan.sample(n, seed)
     if out.suffix == ".npy":
