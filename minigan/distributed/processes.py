@@ -15,6 +15,8 @@ import time
 import traceback
 
 GRACE_SECONDS = 3.0
+FORWARD_SECONDS = 1.0  # after the line is written: mpiexec forwards a rank's stderr through a proxy, and
+                       # MPI_Abort kills the proxies, so a line still in transit was lost now and then
 
 
 def silence_other_ranks(comm) -> None:
@@ -39,4 +41,5 @@ def stop_every_rank(comm, report) -> None:
             traceback.print_exc()
             status = 1
         sys.stderr.flush()
+    time.sleep(FORWARD_SECONDS)
     comm.abort(status)
