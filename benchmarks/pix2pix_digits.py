@@ -106,7 +106,7 @@ def main(argv=None):
 
     from minigan import backend
     from minigan.inpaint import named_mask, restore
-    from minigan.io import write_json
+    from minigan.storage import write_json
     from minigan.pix2pix import (bilinear_upsample, downsample, inpainting_inputs, paste_known,
                                  super_resolution_inputs, translate)
     from restoration import background_fill, evaluation_classifier, held_out, nearest_neighbour_fill, score

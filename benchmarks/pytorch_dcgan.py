@@ -115,7 +115,7 @@ def main(argv=None) -> int:
     import torch
 
     from minigan.evaluate import evaluate_samples
-    from minigan.io import write_json
+    from minigan.storage import write_json
     from minigan.metrics import format_table
     from minigan.run import real_images, split_holdout
     from minigan.viz import save_image_grid

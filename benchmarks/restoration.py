@@ -104,7 +104,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from minigan import inpaint
     from minigan.cli import main as minigan
-    from minigan.io import write_json
+    from minigan.storage import write_json
     from minigan.run import load_run
 
     args.out.mkdir(parents=True, exist_ok=True)

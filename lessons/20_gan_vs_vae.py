@@ -369,7 +369,7 @@ samples = {"GAN": gan.sample(NUM_SAMPLES, seed=lesson.seed + 1),
            "VAE": model.sample(NUM_SAMPLES, seed=lesson.seed + 1)}
 for name, array in samples.items():
     path = lesson.path(f"{name.lower()}_samples.npy")
-    minigan.io.atomic_write(path, lambda f: np.save(f, array))
+    minigan.storage.atomic_write(path, lambda f: np.save(f, array))
     back = np.load(path, allow_pickle=False)
     lesson.check_that(f"{path.name}: float32 (N >= 1000, 1, 8, 8) in [-1, 1], as drawn",
                       back.dtype == np.float32 and back.ndim == 4 and len(back) >= 1000

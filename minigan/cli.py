@@ -113,6 +113,10 @@ def cmd_train(args) -> int:
     from . import distributed
     from .interrupts import Interrupted
 
+    if args.distributed == "nccl" and not args.resume:  # needs no MPI: the same refusal with or without mpi4py
+        from . import backend
+
+        options.check_nccl_backend(args.distributed, args.backend or backend.name)
     if args.distributed:  # join the group before anything is checked: an error on one rank then ends all
         distributed.silence_other_ranks(distributed.connect(args.distributed))
     try:
@@ -260,7 +264,7 @@ def report_error(command: str, exc: BaseException) -> int:
     Any other exception (a bug) is raised again, traceback and all."""
     from .backend import BackendUnavailable
     from .interrupts import Interrupted
-    from .io import CheckpointError
+    from .storage import CheckpointError
     from .train import TrainingDiverged
 
     if isinstance(exc, Interrupted):

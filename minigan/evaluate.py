@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .io import write_json
+from .storage import write_json
 from .options import OptionError
 from .run import MIN_EVALUATION_IMAGES, is_points, load_run, real_images, split_holdout
 

@@ -273,7 +273,7 @@ def save_game_gif(images: list, path, seconds_per_frame: float = 0.5, hold_last:
     """
     from PIL import Image  # Pillow: a dependency of matplotlib
 
-    from .io import atomic_write
+    from .storage import atomic_write
 
     if not images:
         raise ValueError("save_game_gif needs at least one frame")

@@ -286,7 +286,7 @@ def inpaint_run(run_dir, images_path, mask_spec: str, out, steps: int = STEPS, s
                      seed=seed)
     restored = result.images.astype(np.float32)
     if out.suffix == ".npy":
-        from .io import atomic_write
+        from .storage import atomic_write
 
         atomic_write(out, lambda f: np.save(f, restored))
     else:

@@ -106,6 +106,14 @@ def _backends():
 
 G_NOISE = ("reuse", "fresh")  # the generator step's fakes: see GAN.train_step
 DISTRIBUTED = ("none", "mpi", "nccl")  # one process, or the communicators of minigan.distributed
+NCCL_NEEDS_CUPY = "mpi, or --backend cupy: NCCL passes GPU buffers"
+
+
+def check_nccl_backend(distributed: str, backend_name: str) -> None:
+    """Refuse --distributed nccl on a backend other than CuPy; checked before MPI starts too, so the
+    refusal is the same whether or not mpi4py is installed."""
+    if distributed == "nccl" and backend_name != "cupy":
+        raise OptionError(f"--distributed 'nccl': expected {NCCL_NEEDS_CUPY}")
 
 
 def augment_policy(v):
@@ -327,7 +335,7 @@ def validate(config: dict, sources: dict | None = None) -> dict:
     if config["holdout"] and dataset.kind != "images":
         fail("holdout", f"0: data set {dataset.name!r} is not a fixed set of images")
     if config["distributed"] == "nccl" and config["backend"] != "cupy":
-        fail("distributed", "mpi, or --backend cupy: NCCL passes GPU buffers")
+        fail("distributed", NCCL_NEEDS_CUPY)
     if config["augment"] and dataset.kind != "images":
         fail("augment", f"no value: data set {dataset.name!r} is 2-D points, not images to augment")
     return config

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import backend, data, options
 from .interrupts import Interrupted, deferred_signals, pending, signal_name
-from .io import CheckpointError, load_arrays, save_arrays, write_json, write_text
+from .storage import CheckpointError, load_arrays, save_arrays, write_json, write_text
 from .models import build
 from .train import GAN, TrainingDiverged
 
@@ -360,7 +360,7 @@ def sample_run(run_dir, n: int, seed: int, out) -> None:
     config, gan = load_run(run_dir)
     samples = gan.sample(n, seed)
     if out.suffix == ".npy":
-        from .io import atomic_write
+        from .storage import atomic_write
 
         atomic_write(out, lambda f: np.save(f, samples))
     else:

@@ -10,7 +10,7 @@ import io
 import math
 import sys
 
-from .io import atomic_write
+from .storage import atomic_write
 
 
 def _pyplot():

@@ -116,7 +116,7 @@ def test_sample_of_an_image_gan(xp):
 
 def test_linear_schedule_run_resumed_from_a_file_is_exact(xp, tmp_path):
     """Crash at step 12 of 24, restore from a real checkpoint file, finish: bitwise the unbroken run."""
-    from minigan.io import load_arrays, save_arrays
+    from minigan.storage import load_arrays, save_arrays
 
     def sample_real(rng, n):
         return backend.asarray(sample_toy("grid25", n, rng))
@@ -137,7 +137,7 @@ def test_linear_schedule_run_resumed_from_a_file_is_exact(xp, tmp_path):
 
 
 def test_ema_generator_is_averaged_saved_and_sampled(xp, tmp_path):
-    from minigan.io import load_arrays, save_arrays
+    from minigan.storage import load_arrays, save_arrays
 
     gan = toy_gan(ema=0.9)
     gan.fit(lambda rng, n: backend.asarray(sample_toy("ring8", n, rng)), 5, 32)

@@ -172,7 +172,7 @@ def download(name: str, file: str, dest_dir, mirrors=None, progress: bool = True
     failures = []
     for base in bases:
         url = base.rstrip("/") + "/" + file
-        # Not io.atomic_write: the finished temporary file must be read back (MD5) before the rename.
+        # Not storage.atomic_write: the finished temporary file must be read back (MD5) before the rename.
         fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=f".{file}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as out:

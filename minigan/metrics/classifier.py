@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import backend
-from ..io import CheckpointError, load_arrays, save_arrays, write_json
+from ..storage import CheckpointError, load_arrays, save_arrays, write_json
 from ..layers import BatchNorm2d, Conv2d, Dense, Flatten, LeakyReLU, Sequential
 from ..optim import Adam
 
@@ -302,8 +302,8 @@ def load_or_train_classifier(dataset_name: str, images, labels, cache_dir: str |
     """The classifier for this data set: from the cache if there, else trained and cached.
 
     Files, in ``cache_dir`` (default: ``default_cache_dir()`` / "classifiers"), named by ``_cache_stem``:
-      <stem>.npz   the weights and BatchNorm statistics (io.save_arrays; read back with
-                   io.load_arrays, which never unpickles)
+      <stem>.npz   the weights and BatchNorm statistics (storage.save_arrays; read back with
+                   storage.load_arrays, which never unpickles)
       <stem>.json  the held-out accuracy and the training settings, for the report
     A cache file that cannot be read or does not fit is reported through ``log`` and the
     classifier retrained (and the files rewritten); a cache that cannot be written is reported
