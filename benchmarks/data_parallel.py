@@ -1,6 +1,7 @@
 """Data-parallel training against threads: what two processes buy on a CPU.
 
     python benchmarks/data_parallel.py [--arch mlp|dcgan28] [--batch 64] [--rounds 5] [--iters 20]
+    python benchmarks/data_parallel.py --train [--steps 2000] [--rounds 3]
 
 Three ways to use two cores for `minigan bench`'s iteration (float32, batch per process B):
   1 process, 1 BLAS thread                           batch B
@@ -12,6 +13,11 @@ rounds alternate the three so that a busy moment of the machine hits all of them
 figures are medians over rounds. Printed: milliseconds per iteration, images per second (the
 global batch over the iteration's time), the time the two processes spend averaging gradients,
 and the scaling efficiency of two processes, throughput(2 processes) / (2 x throughput(1)).
+With ``--train``: the wall time of a whole ``minigan train --dataset ring8 --steps S`` as a user runs it,
+with no thread setting: one process with batch 256, against ``mpiexec -n 2 ... --distributed mpi
+--batch-size 128`` (the same global batch). Each rank's default BLAS threads are then the cores divided by
+the ranks on the machine; before that default, each rank kept BLAS's own (every core), and two ranks on two
+cores ran four spinning threads. Rounds alternate the two; medians are printed.
 Needs the extra minigan[mpi] (mpi4py, MPICH).
 """
 from __future__ import annotations
@@ -72,17 +78,51 @@ def run_config(processes: int, threads: int, args) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def train_time(processes: int, steps: int, out: Path) -> float:
+    """Seconds of one ``minigan train --dataset ring8`` (the global batch 256) on ``processes`` processes,
+    the BLAS threads left to minigan's defaults."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                             "MKL_NUM_THREADS")}
+    command = [sys.executable, "-m", "minigan", "train", "--dataset", "ring8", "--steps", str(steps), "--frames",
+               "0", "--batch-size", str(256 // processes), "--out", str(out)]
+    if processes > 1:
+        mpiexec = shutil.which("mpiexec", path=os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]]))
+        command = [mpiexec, "-n", str(processes), *command, "--distributed", "mpi"]
+    start = time.perf_counter()
+    subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800, check=True)
+    return time.perf_counter() - start
+
+
+def train_rounds(args) -> None:
+    import tempfile
+
+    times = {1: [], 2: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.rounds):
+            for processes in times:
+                times[processes].append(train_time(processes, args.steps, Path(tmp) / f"r{r}-{processes}"))
+            print(f"round {r + 1}: 1 process {times[1][-1]:.1f} s, 2 processes {times[2][-1]:.1f} s", flush=True)
+    one, two = statistics.median(times[1]), statistics.median(times[2])
+    print(f"minigan train --dataset ring8 --steps {args.steps}: 1 process (batch 256) {one:.1f} s, "
+          f"mpiexec -n 2 (batch 128 each) {two:.1f} s: x{two / one:.2f} the time of one process")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", choices=("mlp", "dcgan28"), default="mlp")
     parser.add_argument("--batch", type=int, default=64, help="batch per process")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--iters", type=int, default=20)
+    parser.add_argument("--train", action="store_true", help="time whole minigan train runs instead (ring8)")
+    parser.add_argument("--steps", type=int, default=2000, help="--train: the steps of each run")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--distributed", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.arch, args.batch, args.iters, args.distributed)
+        return
+    if args.train:
+        train_rounds(args)
         return
     print(f"arch {args.arch}, batch {args.batch} per process, {args.rounds} rounds of {args.iters} iterations; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)

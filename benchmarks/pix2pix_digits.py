@@ -56,14 +56,14 @@ def parse_args(argv=None):
 
 def gan_run(args, out: Path, log):
     """(config, gan, folder) of the unconditional digits GAN: --gan-run, or one trained into OUT/digits-gan."""
-    from minigan import options, run
+    from minigan import loop, options, run
 
     path = Path(args.gan_run) if args.gan_run else out / "digits-gan"
     if not (path / "checkpoint.npz").is_file():
         if args.gan_run:
             raise SystemExit(f"--gan-run {path}: no checkpoint.npz there; expected a minigan train run folder")
         log(f"training the unconditional GAN: minigan train --dataset digits --holdout {HOLDOUT} --out {path}")
-        run.train_run(options.make_config({"dataset": "digits", "holdout": HOLDOUT, "seed": args.seed}), path,
+        loop.train_run(options.make_config({"dataset": "digits", "holdout": HOLDOUT, "seed": args.seed}), path,
                       log=log)
     config, gan = run.load_run(path)
     if config["dataset"] != "digits" or config["holdout"] != HOLDOUT:
@@ -75,7 +75,7 @@ def gan_run(args, out: Path, log):
 def train_pix2pix(args, inputs, targets, log):
     """A U-Net G and a patch D trained on (inputs, targets) (backend arrays); returns (G, seconds)."""
     from minigan import backend
-    from minigan.pix2pix import Pix2Pix, patch_discriminator, unet_generator
+    from minigan.pix2pix import Pix2Pix, pair_sampler, patch_discriminator, unet_generator
 
     backend.seed(args.seed)
     c_in, c_out = inputs.shape[1], targets.shape[1]
@@ -89,7 +89,7 @@ def train_pix2pix(args, inputs, targets, log):
                 f"loss_d {figures['loss_d']:.3f}, d_real {figures['d_real']:.3f}, "
                 f"d_fake {figures['d_fake_before']:.3f}")
 
-    trainer.fit(inputs, targets, args.steps, args.batch_size, on_step)
+    trainer.fit(pair_sampler(inputs, targets), args.steps, args.batch_size, on_step)
     return trainer.G, time.perf_counter() - start
 
 

@@ -117,7 +117,7 @@ def main(argv=None) -> int:
     from minigan.evaluate import evaluate_samples
     from minigan.storage import write_json
     from minigan.metrics import format_table
-    from minigan.run import real_images, split_holdout
+    from minigan.datasource import real_images, split_holdout
     from minigan.viz import save_image_grid
 
     if args.threads:

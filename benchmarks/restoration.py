@@ -37,7 +37,8 @@ if str(REPO) not in sys.path:  # run from a checkout: this checkout's minigan
 def held_out(run_dir, log=print) -> dict:
     """The run's images, split as ``minigan evaluate`` splits them: a dict with config, train,
     train_labels, images (the held-out ones), labels, all NumPy, images float32 (N, C, H, W) in [-1, 1]."""
-    from minigan.run import read_config, real_images, split_holdout
+    from minigan.datasource import real_images, split_holdout
+    from minigan.runfolder import read_config
 
     config = read_config(run_dir)
     if not config.get("holdout"):
@@ -48,25 +49,7 @@ def held_out(run_dir, log=print) -> dict:
             "all_images": all_images, "all_labels": all_labels}
 
 
-def background_fill(images, mask, value: float = -1.0):
-    """The hidden pixels (mask 0) set to ``value``; images (N, C, H, W), mask broadcastable to them."""
-    return np.where(mask > 0, images, np.float32(value)).astype(np.float32)
-
-
-def nearest_neighbour_fill(images, mask, train, batch: int = 256):
-    """The hidden pixels of each image from the training image nearest on its VISIBLE pixels:
-    argmin_t sum_j m_ij (x_ij - t_j)^2, expanded as |m x|^2 - 2 (m x) . t + m . t^2 (one matrix product
-    each, per-image masks allowed). images (N, C, H, W), mask broadcastable, train (T, C, H, W)."""
-    mask = np.broadcast_to(mask, images.shape).astype(np.float64)
-    t = train.reshape(len(train), -1).astype(np.float64)
-    out = np.empty_like(images, dtype=np.float32)
-    for a in range(0, len(images), batch):
-        m = mask[a:a + batch].reshape(-1, t.shape[1])
-        mx = m * images[a:a + batch].reshape(-1, t.shape[1])
-        dist = (mx * mx).sum(1, keepdims=True) - 2 * mx @ t.T + m @ (t * t).T
-        nearest = train[dist.argmin(axis=1)]
-        out[a:a + batch] = np.where(mask[a:a + batch] > 0, images[a:a + batch], nearest)
-    return out
+from minigan.metrics.restoration import background_fill, nearest_neighbour_fill, score  # noqa: E402
 
 
 def evaluation_classifier(split: dict, classifier_seed: int = 0, log=print):
@@ -75,15 +58,6 @@ def evaluation_classifier(split: dict, classifier_seed: int = 0, log=print):
 
     return load_or_train_classifier(split["config"]["dataset"], split["all_images"], split["all_labels"],
                                     seed=classifier_seed, log=log)
-
-
-def score(restored, clean, labels, mask, classifier) -> dict:
-    """accuracy: the share of restorations the classifier reads as the true label; masked_mse: the
-    mean of (restored - clean)^2 over the hidden pixels (mask 0) of every image."""
-    hidden = np.broadcast_to(mask, clean.shape) == 0
-    accuracy = float((classifier.predict_proba(restored).argmax(axis=1) == labels).mean())
-    error = ((restored.astype(np.float64) - clean) ** 2)[hidden]
-    return {"accuracy": accuracy, "masked_mse": float(error.mean()) if error.size else 0.0}
 
 
 def parse_args(argv=None):

@@ -29,7 +29,7 @@ from minigan import backend, gradcheck
 from minigan.gradcheck import check_layer
 from minigan.layers import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense,
                             Flatten, LeakyReLU, ReLU, Reshape, Sequential, Sigmoid,
-                            Tanh)
+                            Tanh, no_grad)
 
 lesson = Lesson("02_gradient_checking")
 minigan.set_default_dtype("float64")
@@ -337,10 +337,11 @@ class BatchNormForgetsStatistics(BatchNorm1d):
     """Train mode, but dx = gamma / sigma * dy: mean and variance taken as constants."""
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
+        x_hat, inv_std, m, training = self.saved()
+        self.save_for_backward(x_hat, inv_std, m, training)  # the parent's pops it
         super().backward(grad_out, input_grad=False, param_grads=param_grads)
         if not input_grad:
             return None
-        x_hat, inv_std, m = self._cache
         return grad_out * (self.params["gamma"] * inv_std)
 
 
@@ -392,14 +393,15 @@ class BatchNormUnbiasedVariance(BatchNorm1d):
     """Train mode normalises with var * m/(m - 1); the backward is the textbook one."""
 
     def forward(self, x):
-        y = super().forward(x)
         if not self.training:
-            return y
-        x_hat, inv_std, m = self._cache
-        var = 1 / inv_std ** 2 - self.eps          # the biased variance the parent used
-        inv_std_unbiased = 1 / (var * m / (m - 1) + self.eps) ** 0.5
-        x_hat = x_hat * (inv_std_unbiased / inv_std)   # (x - mu) / sqrt(var_unb + eps)
-        self._cache = (x_hat, inv_std_unbiased, m)     # read by the unchanged backward
+            return super().forward(x)
+        with no_grad():
+            super().forward(x)                         # the running statistics
+        m = x.shape[0]
+        _, var, centred, _ = self._statistics(x, m)    # var: the biased variance
+        inv_std = 1 / (var * m / (m - 1) + self.eps) ** 0.5
+        x_hat = centred * inv_std                      # (x - mu) / sqrt(var_unb + eps)
+        self.save_for_backward(x_hat, inv_std, m, True)  # for the unchanged backward
         return x_hat * self.params["gamma"] + self.params["beta"]
 
 
@@ -407,13 +409,10 @@ class BatchNormBackwardWithoutEps(BatchNorm1d):
     """The forward divides by sqrt(var + eps); the backward by sqrt(var)."""
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
-        x_hat, inv_std, m = self._cache
-        # 1/sqrt(var): eps dropped
-        self._cache = (x_hat, 1 / (1 / inv_std ** 2 - self.eps) ** 0.5, m)
-        try:
-            return super().backward(grad_out, input_grad, param_grads)
-        finally:
-            self._cache = (x_hat, inv_std, m)
+        x_hat, inv_std, m, training = self.saved()
+        without_eps = 1 / (1 / inv_std ** 2 - self.eps) ** 0.5   # 1/sqrt(var)
+        self.save_for_backward(x_hat, without_eps, m, training)  # the parent's pops it
+        return super().backward(grad_out, input_grad, param_grads)
 
 
 M = 32
@@ -436,7 +435,9 @@ G_bn = normal(M, 4)
 layer(x_in)
 layer.zero_grad()
 analytic = H(layer.backward(G_bn))
-x_hat, inv_std, _ = (H(a) if hasattr(a, "shape") else a for a in layer._cache)
+x_host = H(x_in)                                   # the forward's x_hat and 1/sigma
+inv_std = 1 / np.sqrt(x_host.var(axis=0) * M / (M - 1) + layer.eps)
+x_hat = (x_host - x_host.mean(axis=0)) * inv_std
 S = (H(G_bn) * x_hat).sum(axis=0)
 predicted = -H(layer.params["gamma"]) * inv_std * x_hat * S / (M * (M - 1))
 numeric_x = numeric(lambda: float((layer(x_in) * G_bn).sum()), x_in)

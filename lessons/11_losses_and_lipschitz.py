@@ -22,7 +22,6 @@
 from _common import Lesson, plt  # first: the path, BLAS threads, matplotlib's backend
 
 import math
-from contextlib import contextmanager
 from typing import NamedTuple
 
 import numpy as np
@@ -465,23 +464,13 @@ lesson.check("mixture p vs q: E_p f* - E_q f* = W1 (abs err)",
 # normalised Conv2d's operator norm (figure `power_iteration.png`, drawn in section 7).
 
 # %%
-@contextmanager
-def same_random_stream():
-    """Put minigan's host generator back as it was: the layers built inside draw their
-    initial weights from it, and the lesson's later draws must not depend on how often
-    the functions below ran."""
-    state = backend.host_rng().bit_generator.state
-    try:
-        yield
-    finally:
-        backend.host_rng().bit_generator.state = state
-
-
 def spectral_dense(W, n_power_iterations=1):
     """SpectralNorm(Dense) whose weight as a matrix Wm is W (out, in): the Dense layer
-    keeps W^T (in, out)."""
+    keeps W^T (in, out). Its initial weights come from a generator of its own
+    (``backend.seeded``): the lesson's later draws must not depend on how often the
+    functions below ran."""
     out, m = W.shape
-    with same_random_stream():
+    with backend.seeded(0):
         sn = SpectralNorm(Dense(m, out, bias=False), n_power_iterations)
     sn.layer.params["W"][...] = A(W.T)
     return sn
@@ -495,7 +484,7 @@ def power_iteration(W, u, n_iterations):
     sn = spectral_dense(W, n_iterations)
     sn.buffers["u"][...] = A(u)
     sn.train()(A(np.zeros((1, W.shape[1]))))
-    return float(sn.sigma), H(sn._u), H(sn._v)    # the u, v that forward used
+    return float(sn.sigma), H(sn.u), H(sn.v)    # the u, v that forward used
 
 
 power_iteration = lesson.exercises(power_iteration)
@@ -549,7 +538,7 @@ layer_gapped = sigma_history(gapped, (64,), 40)
 sigma40, u40, v40 = power_iteration(Wm_gapped, u0_gapped, 40)
 agreement = max(np.abs(signed_gapped - layer_gapped).max(),
                 abs(sigma40 - float(gapped.sigma)) / spectrum[0],
-                np.abs(u40 - H(gapped._u)).max(), np.abs(v40 - H(gapped._v)).max())
+                np.abs(u40 - H(gapped.u)).max(), np.abs(v40 - H(gapped.v)).max())
 lesson.check("power_iteration(Wm, u, 1), u carried = SpectralNorm's sigma after each "
              "of 40 train forwards; power_iteration(Wm, u0, 40) = its last sigma, u, "
              "v (max abs err)", agreement, 1e-12)
@@ -662,8 +651,8 @@ def spectral_norm_backward(W, u, v, sigma, dW_sn):
     m = W.shape[1]
     sn = spectral_dense(W)
     sn.eval()(A(np.eye(m)))        # Dense keeps x = I: its weight gradient x^T dy = dy
-    sn._u, sn._v, sn.sigma = A(u), A(v), sigma   # the u, v and sigma given
-    sn.weight_sn = A(W.T) / sigma
+    sn.saved()                     # the forward's (u, v, sigma, W_sn), replaced:
+    sn.save_for_backward(A(u), A(v), sigma, A(W.T) / sigma)
     sn.layer.zero_grad()
     sn.backward(A(dW_sn.T), input_grad=False)   # dy = G in Dense's (in, out) layout
     return H(sn.layer.grads["W"]).T
@@ -708,22 +697,23 @@ class ExerciseSN(SpectralNorm):
         sigma, u, v = power_iteration(np.array(H(self.weight_matrix(W))),
                                       np.array(H(self.buffers["u"])),
                                       self.n_power_iterations)
-        self.buffers["u"][...] = A(u)
-        self._u, self._v, self.sigma = A(u), A(v), sigma
-        self.weight_sn = W / sigma
-        with self._with_weight(self.weight_sn):
+        u, v, W_sn = A(u), A(v), W / sigma
+        self.buffers["u"][...] = u
+        self.save_for_backward(u, v, sigma, W_sn)
+        self.u, self.v, self.sigma, self.weight_sn = u, v, sigma, W_sn
+        with self._with_weight(W_sn):
             return self.layer.forward(x)
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
         if not param_grads:
             return super().backward(grad_out, input_grad, param_grads)
-        W, W_sn = self.layer.params["W"], self.weight_sn
+        u, v, sigma, W_sn = self.saved()
+        W = self.layer.params["W"]
         G = backend.get_array_module(W_sn).zeros_like(W_sn)   # dL/dW_sn, this call's
         with self._with_weight(W_sn, G):
             grad_in = self.layer.backward(grad_out, input_grad=input_grad)
         dWm = spectral_norm_backward(np.array(H(self.weight_matrix(W))),
-                                     np.array(H(self._u)), np.array(H(self._v)),
-                                     float(self.sigma),
+                                     np.array(H(u)), np.array(H(v)), float(sigma),
                                      np.array(H(self.weight_matrix(G))))
         self.layer.grads["W"] += self._from_matrix(A(dWm), W.shape)
         return grad_in if input_grad else None

@@ -7,9 +7,9 @@
 #
 # And every number is printed **beside** the same number for real images the generator
 # never saw: the last 30 % of the digits (539 of 1,797) are held out of G's training,
-# exactly as `minigan train --holdout 0.3` does (`minigan.run.split_holdout`), and G
-# trains on the other 1,258 only. Without that column nobody knows whether a Fréchet
-# distance of 3 is good or bad.
+# exactly as `minigan train --holdout 0.3` does (`minigan.datasource.split_holdout`),
+# and G trains on the other 1,258 only. Without that column nobody knows whether a
+# Fréchet distance of 3 is good or bad.
 #
 # ## The judge: a small CNN classifier
 #
@@ -35,7 +35,7 @@ from minigan.metrics import (evaluate_images, format_table, nearest_distance,
                              train_classifier)
 from minigan.metrics.images import FIGURES
 from minigan.models import build
-from minigan.run import split_holdout
+from minigan.datasource import split_holdout
 from minigan.train import GAN
 from minigan.viz import image_grid
 

@@ -98,8 +98,8 @@ lesson.check_that("no direct numpy/cupy import in the compute modules", not offe
 # ## One experiment, either backend
 #
 # `experiment(name)` is everything the lesson runs, on backend `name`; it returns host
-# (NumPy) results only. Nothing in it mentions numpy or cupy: the `backend.use(name)`
-# at its top is the only difference between the two halves.
+# (NumPy) results only. Nothing in it mentions numpy or cupy: the
+# `backend.using(name)` at its top is the only difference between the two halves.
 #
 # - (a) one forward/backward in float64: D's logits on real images, G's images, D's
 #   input gradient and both players' parameter gradients;
@@ -122,18 +122,23 @@ lesson.check_that("no direct numpy/cupy import in the compute modules", not offe
 def experiment(name):
     """Everything this lesson runs, on backend ``name``; returns host (NumPy) results.
 
-    Nothing below mentions numpy or cupy: the backend switch at the top is the only
-    difference.
+    Nothing in it mentions numpy or cupy: the backend switch is the only difference
+    (``backend.using``: the previous backend comes back afterwards).
     """
-    backend.use(name)
+    with backend.using(name):
+        return run_on_active_backend()
+
+
+def run_on_active_backend():
+    """experiment's work, on whichever backend is active."""
     real_host = load_digits()[0][:64]                  # (64, 1, 8, 8) float32, host
     out = {}
 
     # (a) one forward/backward in float64: D's logits on real images, G's images, and
     # the gradients
-    minigan.set_default_dtype("float64")
     backend.seed(lesson.seed)
-    G, D = build("dcgan", (1, 8, 8), z_dim=32, width=32)
+    with backend.using_dtype("float64"):
+        G, D = build("dcgan", (1, 8, 8), z_dim=32, width=32)
     z = backend.asarray(backend.rng(1).standard_normal((64, 32)))  # (64, 32) float64
     real = backend.asarray(real_host, dtype="float64")
     fake = G(z)                                                    # (64, 1, 8, 8)
@@ -149,7 +154,6 @@ def experiment(name):
                                   for _, _, g in D.parameters()])
 
     # (b) a few float32 training steps with the trainer, then samples from fixed noise
-    minigan.set_default_dtype("float32")
     backend.seed(lesson.seed)
     G, D = build("dcgan", (1, 8, 8), z_dim=32, width=32)
     gan = GAN(G, D, z_dim=32, lr_g=5e-4, lr_d=5e-4, seed=lesson.seed)
@@ -242,7 +246,6 @@ gpu = None
 if have_gpu:
     lesson.section("4. the CuPy half: the same function, backend 'cupy'")
     gpu = experiment("cupy")
-    backend.use(lesson.backend)
     for key in ("fake64", "logits64", "dx64", "dG64", "dD64"):
         lesson.check(f"float64 {key}: cupy vs numpy (rel err)",
                      rel_error(gpu[key], first[key]), TOL_FLOAT64)
@@ -275,16 +278,14 @@ else:
           f"  float32 tolerances (the first step's losses to {TOL_FIRST_LOSSES:.0e}, "
           f"the losses over {STEPS} steps to {TOL_LOSSES:.0e},\n"
           f"  the samples to {TOL_SAMPLES:.0e}). "
-          "The only line that differs is backend.use('cupy').")
+          "The only line that differs is backend.using('cupy').")
     # the switch's error message is part of the contract: it must say how to install
     # CuPy
     try:
-        backend.use("cupy")
-        message = "no error"
+        with backend.using("cupy"):
+            message = "no error"
     except RuntimeError as exc:
         message = str(exc)
-    finally:
-        backend.use("numpy")
     lesson.check_that("asking for cupy here fails with a message that says how to "
                       "install it",
                       "pip install" in message and "cuda12" in message,

@@ -25,7 +25,6 @@ import copy
 
 import numpy as np
 
-import minigan
 from minigan import backend
 from minigan.data import load_digits
 from minigan.gradcheck import numerical_gradient, rel_error
@@ -91,17 +90,16 @@ def g_loss_and_grad_z(G, D, z, c):
 
 
 lesson.section("1. the concatenation's backward, checked (float64)")
-minigan.set_default_dtype("float64")
 backend.seed(lesson.seed)
-G64, D64 = make_pair(width=16)
-rng = backend.rng(lesson.seed)
-z = backend.asarray(rng.standard_normal((5, Z)))
-c = one_hot(rng.integers(0, K, 5))
-_, analytic = g_loss_and_grad_z(G64, D64, z, c)
-numeric = numerical_gradient(lambda: g_loss_and_grad_z(G64, D64, z, c)[0], z)
+with backend.using_dtype("float64"):
+    G64, D64 = make_pair(width=16)
+    rng = backend.rng(lesson.seed)
+    z = backend.asarray(rng.standard_normal((5, Z)))
+    c = one_hot(rng.integers(0, K, 5))
+    _, analytic = g_loss_and_grad_z(G64, D64, z, c)
+    numeric = numerical_gradient(lambda: g_loss_and_grad_z(G64, D64, z, c)[0], z)
 lesson.check("dL_G/dz through G -> concat -> D, analytic vs numeric (rel err)",
              rel_error(analytic, numeric), 1e-7)
-minigan.set_default_dtype("float32")
 
 # %% [markdown]
 # ## The two-phase step, with labels

@@ -43,11 +43,11 @@ from minigan.losses import generator_loss
 from minigan.metrics import train_classifier
 from minigan.metrics.classifier import default_epochs
 from minigan.models import build
-from minigan.pix2pix import (Pix2Pix, bilinear_upsample, downsample,
+from minigan.pix2pix import (Pix2Pix, pair_sampler, bilinear_upsample, downsample,
                              generator_output_grad, inpainting_inputs, masked_mse,
                              patch_discriminator, paste_known, receptive_window,
                              super_resolution_inputs, translate, unet_generator)
-from minigan.run import split_holdout
+from minigan.datasource import split_holdout
 from minigan.train import GAN
 
 lesson = Lesson("19_conditional_restoration_unet")
@@ -114,6 +114,7 @@ x = normal(rng, (2, 2, 8, 8))
 g = normal(rng, (2, 4, 8, 8))                # dL/dy: 2 skip channels, 2 inner ones
 level(x)
 summed = level.backward(g, param_grads=False)
+level[1](x)                                  # the inner path alone, forward again
 inner = level[1].backward(xp.ascontiguousarray(g[:, 2:]), param_grads=False)
 numeric = numerical_gradient(lambda: float((level(x) * g).sum()), x)
 lesson.check("one skip level: dL/dx = g_x + J_f^T g_f (rel err)",
@@ -146,10 +147,10 @@ errors = check_layer(D64, normal(rng, (3, 3, 8, 8)))
 lesson.check("the patch D (input and all parameters), max rel err",
              max(errors.values()), 1e-7)
 pair = normal(rng, (1, 3, 8, 8))
-logits = D64(pair)
 exact = True
 for i in range(4):
     for j in range(4):
+        logits = D64(pair)                   # a forward for each backward
         seed = xp.zeros_like(logits)
         seed[0, 0, i, j] = 1
         reach = np.abs(H(D64.backward(seed, param_grads=False))[0]).sum(axis=0) > 0
@@ -263,7 +264,7 @@ def trained_unet(inputs, log_every):
             print(f"  step {trainer.step}: L1 {figures['l1']:.3f}, D(real) "
                   f"{figures['d_real']:.2f}, D(fake) {figures['d_fake_before']:.2f}")
 
-    trainer.fit(inputs, x_train, STEPS, 64, report)
+    trainer.fit(pair_sampler(inputs, x_train), STEPS, 64, report)
     return trainer.G
 
 

@@ -35,7 +35,6 @@ import copy
 
 import numpy as np
 
-import minigan
 from minigan import augment, backend
 from minigan.data import load_digits
 from minigan.gradcheck import numerical_gradient, rel_error
@@ -129,10 +128,10 @@ lesson.savefig(fig, "augmentations.png")
 
 # %%
 lesson.section("2. the trainer's G gradient goes through T (float64)")
-minigan.set_default_dtype("float64")
 backend.seed(lesson.seed)
-G64 = Sequential(Dense(4, 64), Tanh(), Reshape(1, 8, 8))
-D64 = Sequential(Conv2d(1, 4, 3, 1, 1), LeakyReLU(0.2), Flatten(), Dense(256, 1))
+with backend.using_dtype("float64"):
+    G64 = Sequential(Dense(4, 64), Tanh(), Reshape(1, 8, 8))
+    D64 = Sequential(Conv2d(1, 4, 3, 1, 1), LeakyReLU(0.2), Flatten(), Dense(256, 1))
 gan64 = GAN(G64, D64, z_dim=4, seed=lesson.seed, augment=POLICY)
 real64 = backend.asarray(train[:16], dtype="float64")
 G_start, replay = copy.deepcopy(G64), copy.deepcopy(gan64.rng)
@@ -157,7 +156,6 @@ G_start.backward(gan64.D.backward(grad, param_grads=False), input_grad=False)
 skipped = rel_error(G_start[0].grads["W"], numeric)
 lesson.check_that("and the gradient that skips T's backward is wrong", skipped > 1e-2,
                   f"rel err {skipped:.2f}")
-minigan.set_default_dtype("float32")
 
 # %% [markdown]
 # ## D memorises 100 digits

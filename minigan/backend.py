@@ -9,10 +9,15 @@ variable ``MINIGAN_BACKEND`` at import time.
 Random numbers are always drawn on the host by a NumPy ``Generator`` and then
 moved to the active backend: a seed gives the same numbers on both backends,
 and a generator's state is a small dict that a checkpoint can store as JSON.
+
+Three contexts change the global state for a block and put it back on exit, also after an exception:
+``using(name)`` (the active backend), ``using_dtype(dtype)`` (the default dtype of new parameters) and
+``seeded(seed)`` (the host generator that initialises parameters).
 """
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -67,6 +72,17 @@ def use(backend: str):
     return xp
 
 
+@contextmanager
+def using(backend: str):
+    """Make ``backend`` the active backend for the block (``use``); the previous one comes back on exit."""
+    previous = name
+    use(backend)
+    try:
+        yield xp
+    finally:
+        use(previous)
+
+
 def get_array_module(*arrays):
     """The module (numpy or cupy) that made the given arrays; numpy for plain Python values."""
     for a in arrays:
@@ -103,6 +119,17 @@ def default_dtype() -> np.dtype:
     return _default_dtype
 
 
+@contextmanager
+def using_dtype(dtype):
+    """New parameters are ``dtype`` inside the block (``set_default_dtype``); the previous default comes back."""
+    previous = _default_dtype
+    set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        set_default_dtype(previous)
+
+
 def seed(s: int) -> None:
     """Re-seed the global host generator used for parameter initialisation."""
     global _host_rng
@@ -112,6 +139,19 @@ def seed(s: int) -> None:
 def host_rng() -> np.random.Generator:
     """The global host generator (parameter initialisation draws from it)."""
     return _host_rng
+
+
+@contextmanager
+def seeded(s: int):
+    """Inside the block the global host generator is a new one seeded with ``s`` (the same seed, the same
+    parameters); on exit the previous generator object comes back, its stream where it was."""
+    global _host_rng
+    previous = _host_rng
+    _host_rng = np.random.default_rng(s)
+    try:
+        yield
+    finally:
+        _host_rng = previous
 
 
 def rng(s: int | None = None) -> np.random.Generator:

@@ -17,7 +17,7 @@ import statistics
 import time
 
 from . import backend
-from .layers import Conv2d, ConvTranspose2d, Dense
+from .layers import Conv2d, ConvTranspose2d, Dense, no_grad
 from .models import build
 from .train import GAN
 
@@ -29,15 +29,16 @@ Z_DIM = 100
 def forward_flops(model, x) -> int:
     """GEMM FLOPs (2 x multiply-adds) of one forward pass of a Sequential on input x."""
     flops = 0
-    for layer in model.layers:
-        y = layer(x)
-        if isinstance(layer, Dense):
-            flops += 2 * x.shape[0] * layer.in_features * layer.out_features
-        elif isinstance(layer, Conv2d):
-            flops += 2 * y.size * layer.in_ch * layer.k * layer.k
-        elif isinstance(layer, ConvTranspose2d):
-            flops += 2 * x.size * layer.out_ch * layer.k * layer.k
-        x = y
+    with no_grad():  # run for the shapes only, never back-propagated
+        for layer in model.layers:
+            y = layer(x)
+            if isinstance(layer, Dense):
+                flops += 2 * x.shape[0] * layer.in_features * layer.out_features
+            elif isinstance(layer, Conv2d):
+                flops += 2 * y.size * layer.in_ch * layer.k * layer.k
+            elif isinstance(layer, ConvTranspose2d):
+                flops += 2 * x.size * layer.out_ch * layer.k * layer.k
+            x = y
     return flops
 
 

@@ -47,8 +47,8 @@ On backend "cupy" without CuPy or a GPU, ``minigan.backend.use`` raises its Runt
 install CuPy); ``run_check`` lets it propagate unchanged, before printing any row (the command line turns
 it into one line and exit status 2).
 
-Global state is restored afterwards: the active backend and the default dtype. The global
-initialisation generator (``minigan.backend.seed``) is left re-seeded.
+Global state is restored afterwards: the active backend, the default dtype and the global initialisation
+generator (each item that builds layers draws from one seeded with 0, ``backend.seeded``, in its place).
 """
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ from . import backend, losses
 from .gradcheck import check_layer, numerical_gradient, rel_error
 from .layers import (BatchNorm1d, BatchNorm2d, CategoricalCode, Concat, CodedDense, Conv2d, ConvTranspose2d, Dense,
                      Flatten, Identity, LeakyReLU, Module, ReLU, Reshape, Residual, Scale, Sequential, Sigmoid,
-                     SpectralNorm, Tanh)
+                     SpectralNorm, Tanh, no_grad)
 from .optim import Adam
 
 GRAD_TOL = 1e-7       # float64 central differences: a correct derivative scores ~1e-10 (gradcheck.py)
@@ -176,9 +176,8 @@ def _verdict_worst(errors: dict, tol: float) -> tuple:
 
 def _grad_item(case: LayerCase):
     def run():
-        backend.seed(0)
-        layer = case.make()
-        errors = check_layer(layer, backend.asarray(case.input(), dtype="float64"))
+        with backend.seeded(0):
+            errors = check_layer(case.make(), backend.asarray(case.input(), dtype="float64"))
         return _verdict_worst(errors, GRAD_TOL)
     return run
 
@@ -260,8 +259,7 @@ def _backend_item(case: LayerCase, reference: str = "numpy", other: str = "cupy"
         x_host = case.input().astype(np.float32)
         results, state = {}, None
         for name in (reference, other):
-            backend.use(name)
-            try:
+            with backend.using(name), backend.seeded(0):
                 layer = case.make()
                 if state is None:
                     state = {k: backend.to_numpy(v).copy() for k, v in layer.state_dict().items()}
@@ -275,8 +273,6 @@ def _backend_item(case: LayerCase, reference: str = "numpy", other: str = "cupy"
                 out.update({f"state {k}": v for k, v in layer.state_dict().items()})
                 out.update({k: grad for k, _, grad in layer.parameters()})
                 results[name] = {k: backend.to_numpy(v) for k, v in out.items()}
-            finally:
-                backend.use(other)
         errors = {k: rel_error(results[reference][k], results[other][k]) for k in results[reference]}
         return _verdict_worst(errors, FLOAT32_TOL)
     return run
@@ -289,10 +285,10 @@ def _training_item():
         from .train import GAN
 
         z_dim = 8
-        backend.seed(0)
         # Width 32 and batch 64 keep every GEMM below OpenBLAS's threading threshold: at width 64, batch 128
         # the 100 steps took 0.3 s on an idle 2-core machine but 25 s with one core busy elsewhere.
-        G, D = build("mlp2d", (2,), z_dim, pack=1, width=32)
+        with backend.seeded(0):
+            G, D = build("mlp2d", (2,), z_dim, pack=1, width=32)
         # D learns 10x faster than G, so D's loss on the fixed batch falls clearly in 100 steps (30 seeds:
         # 1.386 -> 0.46..1.23). With equal rates G can keep up, and D's loss rose on 3 seeds of 10.
         gan = GAN(G, D, z_dim, lr_g=1e-4, lr_d=1e-3, betas=(0.5, 0.999), seed=0)
@@ -300,7 +296,8 @@ def _training_item():
         z = gan.noise(64, backend.rng(7))
 
         def d_loss():
-            return losses.discriminator_loss(D(real), D(G(z)), "nonsaturating")[0]
+            with no_grad():  # a measurement: never back-propagated
+                return losses.discriminator_loss(D(real), D(G(z)), "nonsaturating")[0]
 
         before = d_loss()
         for _ in range(TRAIN_STEPS):
@@ -347,25 +344,21 @@ def run_check(backend_name: str = "numpy", out=print) -> int:
     and the default dtype are restored afterwards. See the module docstring for the items and tolerances
     (gradients 1e-7 and Adam 1e-12 in float64; CuPy against NumPy 1e-4 in float32).
     """
-    previous_backend, previous_dtype = backend.name, backend.default_dtype()
     started = time.perf_counter()
-    try:
-        backend.use(backend_name)  # may raise: let the caller report it
+    with backend.using(backend_name):  # may raise: let the caller report it
         float64_items, float32_items = _items(backend_name)
         width = max(len(name) for name, _ in float64_items + float32_items)
         out(f"minigan check on {backend_name} ({_describe_backend(backend_name)})")
         out(f"{'item':<{width}}  {'figure':<{FIGURE_WIDTH}}  ok")
         passed = total = 0
         for dtype, items in (("float64", float64_items), ("float32", float32_items)):
-            backend.set_default_dtype(dtype)
             for name, run in items:
                 try:
-                    figure, ok, note = run()
+                    # each item in its own scope: one cannot leave another backend or dtype to the next
+                    with backend.using(backend_name), backend.using_dtype(dtype):
+                        figure, ok, note = run()
                 except Exception as exc:  # a crashing item is a failed item; the others still run
                     figure, ok, note = "error", False, f"{type(exc).__name__}: {exc}"
-                finally:
-                    backend.use(backend_name)  # an item must not leave another backend active
-                    backend.set_default_dtype(dtype)
                 total += 1
                 passed += ok
                 # details after the mark, so the marks stay aligned whatever the note's length
@@ -373,6 +366,3 @@ def run_check(backend_name: str = "numpy", out=print) -> int:
                 out(row + f"  {note}" if note else row)
         out(f"{passed} of {total} checks passed ({time.perf_counter() - started:.1f} s)")
         return 0 if passed == total else 1
-    finally:
-        backend.use(previous_backend)
-        backend.set_default_dtype(previous_dtype)

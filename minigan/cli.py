@@ -1,4 +1,4 @@
-"""The ``minigan`` command line: train, sample, evaluate, inpaint, check, bench.
+"""The ``minigan`` command line: train, sample, evaluate, inpaint, translate, check, bench.
 
 Every error a user can cause ends the command with ONE line on stderr, no traceback: exit status 2
 for a bad option, file or folder (nothing written), 1 for a failed check or a diverged run, 130 / 143
@@ -20,7 +20,11 @@ class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (argparse prints the usage block first)."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        from .distributed import end_unjoined_job
+
+        line = f"{self.prog}: error: {message} (see {self.prog} --help)"
+        end_unjoined_job(2, line)  # under mpiexec: says it once and ends every rank (returns otherwise)
+        self.exit(2, line + "\n")
 
 
 def integer(minimum: int):
@@ -53,18 +57,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"minigan {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    train = sub.add_parser("train", help="train a GAN into a run folder")
+    train = sub.add_parser("train", help="train a model (--model gan|pix2pix|vae) into a run folder")
     options.add_arguments(train)
     train.add_argument("--out", type=folder, default=None, help="run folder (default: runs/<dataset>-<date>-<time>)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out until --steps")
     train.add_argument("--threads", type=positive_int, default=None,
-                       help="BLAS threads (on a busy machine, 1 can be several times faster than the default)")
+                       help="BLAS threads (on a busy machine, 1 can be several times faster than the default; "
+                            "under --distributed the default is the cores divided by the processes on the machine)")
 
     sample = sub.add_parser("sample", help="draw samples from a trained run")
     sample.add_argument("run_dir", type=Path)
     sample.add_argument("-n", type=int, default=64, help="number of samples (>= 1)")
     sample.add_argument("--seed", type=non_negative_int, default=0)
     sample.add_argument("--out", type=folder, required=True, help="FILE.npy (float32 arrays) or FILE.png (picture)")
+    add_backend(sample)
     evaluate = sub.add_parser("evaluate", help="score a run's samples beside real held-out data")
     evaluate.add_argument("run_dir", type=Path)
     evaluate.add_argument("-n", type=positive_int, default=None,
@@ -74,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--classifier-seed", type=non_negative_int, default=0,
                           help="seed of the evaluation classifier (default 0; figures compare only at the "
                                "same classifier seed: another one measures the yardstick's own spread)")
+    add_backend(evaluate)
 
     inpaint = sub.add_parser("inpaint", help="restore the hidden pixels of images from a run's G, by "
                                              "optimising z (Yeh et al. 2017)")
@@ -87,15 +94,27 @@ def build_parser() -> argparse.ArgumentParser:
                          help="OUT.npy (float32 restored images) or OUT.png (masked | restored, side by side)")
     inpaint.add_argument("--steps", type=positive_int, default=None, help="Adam steps on z (default 300)")
     inpaint.add_argument("--seed", type=non_negative_int, default=0, help="seed of the starting z's")
+    add_backend(inpaint)
+
+    translate = sub.add_parser("translate", help="map images through a pix2pix run's G (its task's input -> "
+                                                 "the restored image)")
+    translate.add_argument("run_dir", type=Path)
+    translate.add_argument("--images", type=folder, required=True,
+                           help="IN.npy: float images (N, C, H, W) in [-1, 1], of the run's image shape; the run's "
+                                "task makes G's input from them (inpaint: its --mask hides pixels; superres: 2x2 "
+                                "block means enlarged back)")
+    translate.add_argument("--out", type=folder, required=True,
+                           help="OUT.npy (float32 outputs) or OUT.png (input | output, side by side)")
+    translate.add_argument("--reverse", action="store_true", help="map domain B to A (a run with two directions)")
+    add_backend(translate)
 
     check = sub.add_parser("check", help="verify this installation: gradients of every layer and loss, Adam, "
                                          "a short training (and on CuPy, every layer against NumPy)")
-    check.add_argument("--backend", choices=["numpy", "cupy"], default=None,
-                       help="default: MINIGAN_BACKEND, else numpy")
+    add_backend(check)
 
     bench = sub.add_parser("bench", help="milliseconds per training iteration, beside PyTorch if installed")
     bench.add_argument("--arch", choices=["mlp", "dcgan28", "all"], default="all")
-    bench.add_argument("--backend", choices=["numpy", "cupy"], default=None)
+    add_backend(bench)
     bench.add_argument("--batch", type=positive_int, default=64)
     bench.add_argument("--threads", type=positive_int, default=None, help="BLAS (and PyTorch) threads")
     bench.add_argument("--rounds", type=positive_int, default=7, help="timed rounds (the median is reported)")
@@ -105,11 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_backend(parser) -> None:
+    parser.add_argument("--backend", choices=["numpy", "cupy"], default=None,
+                        help="the array backend (default: MINIGAN_BACKEND, else numpy; a run trained on CuPy "
+                             "reads on a CPU)")
+
+
 BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def cmd_train(args) -> int:
-    use_blas_threads(args.threads)
+    use_blas_threads(args.threads or threads_per_rank(args))
     from . import distributed
     from .interrupts import Interrupted
 
@@ -130,7 +155,8 @@ def cmd_train(args) -> int:
 
 def _train(args) -> int:
     from . import distributed
-    from .run import read_config, train_run
+    from .loop import train_run
+    from .runfolder import read_config
 
     given = options.given(args)
     sources = dict.fromkeys(given, "command line")
@@ -160,9 +186,9 @@ def _train(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from .run import sample_run
+    from .commands.sample import sample_run
 
-    sample_run(args.run_dir, args.n, args.seed, args.out)
+    sample_run(args.run_dir, args.n, args.seed, args.out, args.backend)
     print(f"wrote {args.n} samples to {args.out}")
     return 0
 
@@ -170,17 +196,53 @@ def cmd_sample(args) -> int:
 def cmd_evaluate(args) -> int:
     from .evaluate import evaluate_run
 
-    evaluate_run(args.run_dir, args.n, args.seed, classifier_seed=args.classifier_seed)
+    evaluate_run(args.run_dir, args.n, args.seed, classifier_seed=args.classifier_seed, backend_name=args.backend)
     print(f"wrote {args.run_dir / 'metrics.json'}")
     return 0
 
 
 def cmd_inpaint(args) -> int:
-    from .inpaint import STEPS, inpaint_run
+    from .commands.inpaint import inpaint_run
+    from .inpaint import STEPS
 
-    result = inpaint_run(args.run_dir, args.images, args.mask, args.out, args.steps or STEPS, args.seed)
-    print(f"restored {len(result.images)} images (mean final loss {result.loss.mean():.4g}); wrote {args.out}")
+    result = inpaint_run(args.run_dir, args.images, args.mask, args.out, args.steps or STEPS, args.seed,
+                         backend_name=args.backend)
+    how = f"mean final loss {result.loss.mean():.4g}" if result.loss is not None else "one pass of pix2pix's G"
+    print(f"restored {len(result.images)} images ({how}); wrote {args.out}")
     return 0
+
+
+def cmd_translate(args) -> int:
+    from .commands.translate import translate_run
+
+    outputs = translate_run(args.run_dir, args.images, args.out, reverse=args.reverse, backend_name=args.backend)
+    print(f"translated {len(outputs)} images; wrote {args.out}")
+    return 0
+
+
+def threads_per_rank(args):
+    """Under --distributed, started by mpiexec with several processes: the BLAS threads of each, the
+    cores divided by the processes on this machine (so P processes never run P times the cores'
+    threads); None otherwise (BLAS's own default). On --resume the run's config.json says whether it
+    is distributed."""
+    import os
+
+    from .distributed import launched_size
+
+    distributed = args.distributed
+    if distributed is None and args.resume and args.out is not None:
+        try:
+            distributed = json.loads((Path(args.out) / "config.json").read_text()).get("distributed")
+        except (OSError, ValueError, AttributeError):
+            distributed = None  # (reported properly once the options are read)
+    if distributed in (None, "none") or launched_size() < 2:
+        return None
+    local = next((int(os.environ[v]) for v in LOCAL_SIZE_VARIABLES if os.environ.get(v, "").isdigit()),
+                 launched_size())
+    return max(1, (os.cpu_count() or 1) // max(1, local))
+
+
+LOCAL_SIZE_VARIABLES = ("MPI_LOCALNRANKS", "OMPI_COMM_WORLD_LOCAL_SIZE")  # processes on this machine (hydra, Open MPI)
 
 
 def use_blas_threads(threads) -> None:
@@ -233,6 +295,15 @@ def _terminate(signum, frame):
 
 
 def main(argv=None) -> int:
+    status = _main(argv)
+    if status and argv is None:  # a command line (not a call from Python) that failed
+        from .distributed import end_unjoined_job
+
+        end_unjoined_job(status)
+    return status
+
+
+def _main(argv=None) -> int:
     start_error = _import_backend()
     parser = build_parser()
     try:
@@ -248,7 +319,7 @@ def main(argv=None) -> int:
     from .interrupts import in_main_thread
 
     commands = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "check": cmd_check,
-                "bench": cmd_bench, "inpaint": cmd_inpaint}
+                "bench": cmd_bench, "inpaint": cmd_inpaint, "translate": cmd_translate}
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread() else None
     try:
         return commands[args.command](args)

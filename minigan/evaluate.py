@@ -13,6 +13,10 @@ saw, so the "real" column shows what a perfect generator would get:
     held-out half (G trained on both, so this column is no memorisation check).
 Stacked runs (stacked-mnist): the mode count over 26,000 samples, modes covered and the KL of
 the mode histogram to uniform, beside the same for real stacked samples (``evaluate_stacked``).
+A vae run is scored exactly as a gan run (its samples: decoder(z), z ~ N(0, I)). A pix2pix run
+restores its held-out images (``evaluate_restoration``): inpaint, the error on the hidden pixels and
+the classifier's accuracy on the restored images beside the nearest training image's fill and the
+background fill; superres, the error over every pixel beside nearest and bilinear enlarging.
 
 The yardstick is fixed, so that figures from different runs and machines compare: the classifier
 is ``metrics.classifier.make_classifier`` (version ARCH_VERSION), trained with seed 0 (or
@@ -27,9 +31,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .storage import write_json
+from .datasource import MIN_EVALUATION_IMAGES, is_points, real_images, split_holdout
 from .options import OptionError
-from .run import MIN_EVALUATION_IMAGES, is_points, load_run, real_images, split_holdout
+from .run import load_run, sampler
+from .storage import write_json
 
 
 def _reference_and_held_out(config: dict, images, seed: int):
@@ -100,24 +105,68 @@ def evaluate_stacked(config: dict, sample, n: int | None = None, seed: int = 0, 
     return figures
 
 
-def evaluate_run(run_dir, n: int | None = None, seed: int = 0, log=print, classifier_seed: int = 0) -> dict:
+def evaluate_restoration(config: dict, trainer, log=print, classifier_seed: int = 0) -> dict:
+    """A pix2pix run's restorations of its held-out images beside the baselines that need no GAN, as the
+    module docstring says: {method: {"masked_mse": ..., "accuracy": ...}, ...} and the task's name."""
+    import numpy as np
+
+    from .families.pix2pix import restore, task_mask
+    from .metrics import load_or_train_classifier
+    from .metrics.restoration import background_fill, nearest_neighbour_fill, score
+    from .pix2pix import bilinear_upsample, downsample, nearest_upsample
+
+    if not config.get("holdout"):
+        raise OptionError(f"a pix2pix run trained without --holdout has no unseen images to restore; expected "
+                          f"a run of minigan train --model pix2pix --holdout F")
+    images, labels = real_images(config, log)
+    classifier, _ = load_or_train_classifier(config["dataset"], images, labels, seed=classifier_seed, log=log)
+    (train, _), (held_out, held_labels) = split_holdout(config, images, labels)
+    restored = restore(trainer, config, held_out)
+    if config["task"] == "inpaint":
+        mask = task_mask(config)
+        rows = {"pix2pix": restored, "nearest training image": nearest_neighbour_fill(held_out, mask, train),
+                "background fill": background_fill(held_out, mask), "clean": held_out}
+    else:
+        mask = np.zeros((1, 1) + held_out.shape[2:], dtype=np.float32)  # every pixel is scored
+        small = downsample(held_out)
+        rows = {"pix2pix": restored, "nearest enlarging": nearest_upsample(small),
+                "bilinear enlarging": bilinear_upsample(small), "clean": held_out}
+    figures = {name: score(x, held_out, held_labels, mask, classifier) for name, x in rows.items()}
+    return {"task": config["task"], "num_images": len(held_out), "holdout": config["holdout"], **figures}
+
+
+def format_restoration(figures: dict) -> str:
+    error = "MSE, hidden pixels" if figures["task"] == "inpaint" else "MSE, every pixel"
+    lines = [f"{figures['num_images']} held-out images, pix2pix {figures['task']}",
+             f"{'method':<24} {error:>18} {'classifier accuracy':>20}"]
+    lines += [f"{name:<24} {f['masked_mse']:>18.4f} {f['accuracy']:>20.3f}" for name, f in figures.items()
+              if isinstance(f, dict)]
+    return "\n".join(lines)
+
+
+def evaluate_run(run_dir, n: int | None = None, seed: int = 0, log=print, classifier_seed: int = 0,
+                 backend_name: str | None = None) -> dict:
     """Evaluate the run in ``run_dir``; merge the figures into its metrics.json and return them."""
     from . import data
     from .metrics import evaluate_toy, format_mode_table, format_table
 
     run_dir = Path(run_dir)
-    config, gan = load_run(run_dir)
-    if is_points(config):
-        figures = evaluate_toy(gan.sample(n or 2500, seed=seed), config["dataset"])
+    config, trainer = load_run(run_dir, backend_name)
+    if config["model"] == "pix2pix":
+        figures = evaluate_restoration(config, trainer, log, classifier_seed)
+        log(format_restoration(figures))
+        key = "restoration"
+    elif is_points(config):
+        figures = evaluate_toy(sampler(config, trainer)(n or 2500, seed=seed), config["dataset"])
         log("  ".join(f"{k} {v:.4g}" for k, v in figures.items() if isinstance(v, (int, float))))
         key = "mixture"
     elif data.get(config["dataset"]).stack_of:
-        figures = evaluate_stacked(config, lambda count: gan.sample(count, seed=seed), n, seed, log,
+        figures = evaluate_stacked(config, lambda count: sampler(config, trainer)(count, seed=seed), n, seed, log,
                                    classifier_seed)
         log(format_mode_table(figures))
         key = "modes"
     else:
-        figures = evaluate_samples(config, lambda count: gan.sample(count, seed=seed), n, seed, log,
+        figures = evaluate_samples(config, lambda count: sampler(config, trainer)(count, seed=seed), n, seed, log,
                                    classifier_seed)
         log(format_table(figures))
         key = "images"
@@ -126,6 +175,6 @@ def evaluate_run(run_dir, n: int | None = None, seed: int = 0, log=print, classi
     if not isinstance(metrics, dict):
         raise ValueError(f"{path} holds a {type(metrics).__name__}; expected the JSON object minigan train wrote")
     metrics[key] = figures
-    metrics["evaluated_step"] = gan.step
+    metrics["evaluated_step"] = trainer.step
     write_json(path, metrics)
     return figures

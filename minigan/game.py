@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 
 from . import backend, losses
+from .layers import eval_mode, no_grad
 
 GRID_BATCH = 16384  # grid points per forward pass of D: bounds the memory of a fine heat map
 
@@ -43,12 +44,8 @@ def _check_points_game(gan, real=None):
 
 def _generated(G, z):
     """G(z) in evaluation mode, G's mode restored; raises ValueError unless the output is (N, 2)."""
-    was_training = G.training
-    G.eval()
-    try:
+    with eval_mode(G), no_grad():
         x = G(z)
-    finally:
-        G.train(was_training)
     if tuple(x.shape[1:]) != (2,):
         raise ValueError(f"the game view is only for 2-D data: G makes samples of shape {tuple(x.shape[1:])}, "
                          f"expected (2,)")
@@ -107,9 +104,7 @@ def game_view(gan, real, n_fake: int = 500, seed: int = 0, resolution: int = 100
     real_host = backend.to_numpy(real).astype(np.float64)
     fake_host = backend.to_numpy(fake)
 
-    was_training = D.training
-    D.eval()
-    try:
+    with eval_mode(D):
         # The trainer's G step, minus G's own backward: D's logits, G's loss, then D's input gradient.
         logits = D(fake)                                      # (n_fake, 1)
         loss_g, grad_logits = losses.generator_loss(logits, gan.loss)
@@ -123,10 +118,9 @@ def game_view(gan, real, n_fake: int = 500, seed: int = 0, resolution: int = 100
         xx, yy = np.meshgrid(xs, ys)                          # (H, W) each
         plane = np.stack([xx.ravel(), yy.ravel()], axis=1)    # (H*W, 2)
         dtype = D.dtype or fake.dtype
-        grid_logits = [backend.to_numpy(D(backend.asarray(plane[i:i + GRID_BATCH], dtype=dtype)))
-                       for i in range(0, len(plane), GRID_BATCH)]
-    finally:
-        D.train(was_training)
+        with no_grad():
+            grid_logits = [backend.to_numpy(D(backend.asarray(plane[i:i + GRID_BATCH], dtype=dtype)))
+                           for i in range(0, len(plane), GRID_BATCH)]
     grid_logits = np.concatenate(grid_logits).reshape(xx.shape)
     logit_fake = backend.to_numpy(logits).reshape(-1)
     grad = backend.to_numpy(grad).reshape(n_fake, 2)

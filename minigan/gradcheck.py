@@ -15,6 +15,7 @@ Relative error of an array (one number per array, robust to entries near 0):
 from __future__ import annotations
 
 from . import backend
+from .layers.base import no_grad
 
 
 def rel_error(a, b) -> float:
@@ -31,7 +32,8 @@ def numerical_gradient(f, x, h: float = 1e-6):
     """Central-difference gradient of the scalar function ``f()`` w.r.t. the array ``x``.
 
     ``x`` is perturbed in place, one entry at a time, and restored. Cost: 2 * x.size calls of f.
-    Returns an array shaped like x.
+    Returns an array shaped like x. (f may run forward and backward passes of its own, as the R1 penalty
+    does; a forward of f that is never back-propagated belongs under ``no_grad()``, as in ``check_layer``.)
     """
     xp = backend.get_array_module(x)
     grad = xp.zeros_like(x)
@@ -55,13 +57,15 @@ def check_layer(layer, x, seed: int = 0, h: float = 1e-6) -> dict:
     layer: a Module whose parameters are float64 (build it after ``set_default_dtype("float64")``
     or call ``layer.astype("float64")``); x: a float64 input array.
     Returns ``{"x": err, "<param name>": err, ...}`` with ``rel_error`` figures.
-    The layer's buffers (e.g. BatchNorm's running statistics) are restored afterwards.
+    The layer's buffers (e.g. BatchNorm's running statistics) are restored afterwards. Raises RuntimeError
+    when the layer's backward leaves a save of its forward behind (a layer or container that skips a pop).
     """
     xp = backend.get_array_module(x)
     if x.dtype != xp.float64 or (layer.dtype is not None and layer.dtype != xp.float64):
         raise ValueError(f"check_layer needs float64 (a float32 check is meaningless): input is {x.dtype}, "
                          f"layer is {layer.dtype}")
     saved = {k: v.copy() for k, v in layer.state_dict().items()}
+    pending = layer.pending()
     x = x.copy()
     y = layer.forward(x)
     G = xp.asarray(backend.rng(seed).standard_normal(y.shape))
@@ -69,9 +73,13 @@ def check_layer(layer, x, seed: int = 0, h: float = 1e-6) -> dict:
     layer.zero_grad()
     analytic = {"x": layer.backward(G)}
     analytic.update({name: g.copy() for name, _, g in layer.parameters()})
+    if layer.pending() != pending:
+        raise RuntimeError(f"{layer!r}: its backward left {layer.pending() - pending} save(s) of its forward "
+                           "behind (every backward must pop what its forward saved, in this module and below)")
 
     def f():
-        return float((layer.forward(x) * G).sum())
+        with no_grad():  # the numerical side: never back-propagated, so nothing to save
+            return float((layer.forward(x) * G).sum())
 
     errors = {"x": rel_error(analytic["x"], numerical_gradient(f, x, h))}
     for name, p, _ in layer.parameters():

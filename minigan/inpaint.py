@@ -33,7 +33,7 @@ import math
 from dataclasses import dataclass
 
 from . import backend, losses
-from .layers import Module
+from .layers import Module, eval_mode, no_grad
 from .optim import Adam
 
 MASKS = ("center", "left", "right", "top", "bottom")
@@ -206,12 +206,8 @@ def restore(G, D, images, mask, z_dim: int, steps: int = STEPS, restarts: int = 
     n = images.shape[0]
     mask = check_mask(mask, images.shape)
     starts = backend.rng(seed).standard_normal((restarts, n, z_dim))
-    modes = (G.training, D.training if D is not None else None)
-    G.eval()
-    if D is not None:
-        D.eval()
     parts, history = [], np.zeros(steps + 1)
-    try:
+    with eval_mode(*(m for m in (G, D) if m is not None)):
         for a in range(0, n, batch_size):
             x = backend.asarray(images[a:a + batch_size], dtype=dtype)
             m = backend.asarray(mask[a:a + batch_size], dtype=dtype)
@@ -225,17 +221,14 @@ def restore(G, D, images, mask, z_dim: int, steps: int = STEPS, restarts: int = 
                 latent.grads["z"][...] = grad
                 history[t] += float(loss.sum())
                 opt.step()
-            loss, fake, _ = _forward(G, D, z, xs, ms, prior_weight)
+            with no_grad():  # the final judgement: never back-propagated
+                loss, fake, _ = _forward(G, D, z, xs, ms, prior_weight)
             history[steps] += float(loss.sum())
             loss = loss.reshape(restarts, k)
             best, rows = xp.argmin(loss, axis=0), xp.arange(k)
             fill = fake.reshape((restarts, k) + tuple(fake.shape[1:]))[best, rows]
             parts.append((xp.where(m > 0, x, fill), fill, z.reshape(restarts, k, z_dim)[best, rows],
                           loss[best, rows], loss))
-    finally:
-        G.train(modes[0])
-        if D is not None:
-            D.train(modes[1])
     joined = [np.concatenate([backend.to_numpy(p[j]) for p in parts], axis=1 if j == 4 else 0) for j in range(5)]
     return Restoration(*joined, history=history / (n * restarts))
 
@@ -250,51 +243,3 @@ def mask_option(spec: str, images_shape):
     if spec not in MASKS:
         raise ValueError(f"--mask {spec!r}: expected one of {', '.join(MASKS)} or a FILE.npy")
     return check_mask(named_mask(spec, images_shape[1:]), images_shape)
-
-
-def _warn(line: str) -> None:
-    import sys
-
-    print(line, file=sys.stderr)
-
-
-def inpaint_run(run_dir, images_path, mask_spec: str, out, steps: int = STEPS, seed: int = 0, warn=_warn):
-    """Restore the images in ``images_path`` with the G (and D, as the prior) of an image run; write
-    float32 (N, C, H, W) in [-1, 1] to OUT.npy, or the masked and the restored images side by side
-    to OUT.png. Every argument is checked (ValueError / OSError, one line) before anything is written.
-    A run whose D judges packs of samples (--pack > 1) restores without the prior: D cannot judge
-    one image alone. Returns the ``Restoration``."""
-    import numpy as np
-
-    from .run import check_output_file, data_shape, is_points, load_run
-
-    out = check_output_file(out)
-    if steps < 1:
-        raise ValueError(f"--steps {steps}: expected an integer >= 1")
-    config, gan = load_run(run_dir)
-    if is_points(config):
-        raise ValueError(f"{run_dir} is a run on 2-D points ({config['dataset']}); expected a run on images")
-    images = load_array(images_path, "--images")
-    check_images(images, data_shape(config), f"--images {images_path}")
-    mask = mask_option(mask_spec, images.shape)
-    prior_weight = PRIOR_WEIGHT
-    if config["pack"] > 1:
-        warn(f"minigan inpaint: warning: D of {run_dir} judges packs of {config['pack']} images, not one: "
-            f"restoring without D's prior")
-        prior_weight = 0.0
-    result = restore(gan.G_ema or gan.G, gan.D, images, mask, gan.z_dim, steps=steps, prior_weight=prior_weight,
-                     seed=seed)
-    restored = result.images.astype(np.float32)
-    if out.suffix == ".npy":
-        from .storage import atomic_write
-
-        atomic_write(out, lambda f: np.save(f, restored))
-    else:
-        from .viz import save_image_grid
-
-        # each tile: the input with its hidden pixels at 0 (grey) | a white column | the restoration
-        masked = np.where(mask > 0, images, 0).astype(np.float32)
-        bar = np.ones(masked.shape[:3] + (1,), dtype=np.float32)
-        save_image_grid(np.concatenate([masked, bar, restored], axis=3), out,
-                        f"masked | restored ({len(images)} images, {steps} steps)")
-    return result

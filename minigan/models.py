@@ -38,7 +38,7 @@ from typing import Callable
 from .layers.conv_ops import conv_out_size
 from .registry import Registry
 from .layers import (BatchNorm1d, BatchNorm2d, CodedDense, Conv2d, ConvTranspose2d, Dense, Flatten, LeakyReLU,
-                     ReLU, Reshape, Scale, Sequential, Tanh, dcgan_init)
+                     ReLU, Reshape, Scale, Sequential, Tanh, apply_spectral_norm, dcgan_init)
 
 
 def mlp2d(z_dim: int, pack: int = 1, width: int = 256, depth: int = 3, output_scale: float = 1.0,
@@ -198,18 +198,6 @@ register(Architecture("dcgan", dcgan, ("width",), _sides_multiple_of_4,
                       description="DCGAN, two stride-2 stages (images whose sides are multiples of 4)"))
 register(Architecture("dcgan28", dcgan, ("width",), _28x28, description="dcgan on 28x28 images"))
 register(Architecture("convd", convd, description="MLP generator, conv discriminator"))
-
-
-def apply_spectral_norm(module):
-    """Wrap every Dense, Conv2d and ConvTranspose2d inside ``module`` (through Sequential containers) in
-    ``SpectralNorm``, in place; returns ``module``. Each weight layer is then divided by its largest
-    singular value at every training forward, so D is 1-Lipschitz layer by layer."""
-    from .layers import SpectralNorm
-
-    for container in [m for m in module.modules() if isinstance(m, Sequential)]:
-        container.layers = [SpectralNorm(layer) if isinstance(layer, (Dense, Conv2d, ConvTranspose2d))
-                            else layer for layer in container.layers]
-    return module
 
 
 def build(arch: str, data_shape, z_dim: int, pack: int = 1, spectral_norm: bool = False, **options):

@@ -2,12 +2,14 @@
 
 One ``Option`` per config key: its type, default, the values it allows, its help text, and how it
 reaches the models (``arch``: passed to the architecture's builder when that architecture takes it)
-or the trainer (``gan``: the ``GAN`` keyword it becomes). From this table come
+or the trainer (``keyword``: the trainer's keyword it becomes), and which model families take it
+(``families``; None: every one). From this table come
   - the ``minigan train`` argument parser (``add_arguments``; ``choices`` where there are choices),
-  - a new run's config (``make_config``: option defaults < the data set's defaults < what was given),
+  - a new run's config (``make_config``: option defaults < the data set's defaults (gan) or the
+    family's (the others) < what was given),
   - the check of a whole config, from the command line or from config.json on ``--resume``
     (``validate``), which runs before anything is written,
-  - the ``GAN`` arguments (``gan_arguments``) and the architecture's options (``arch_options``).
+  - the trainer's arguments (``trainer_arguments``) and the architecture's options (``arch_options``).
 Per-data-set defaults live with the data set (``minigan.data``), the options an architecture takes
 with the architecture (``minigan.models``), the loss kinds in ``minigan.losses``.
 """
@@ -18,8 +20,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 
-class OptionError(ValueError):
-    """A bad option value: the message names the option, the value and what is expected."""
+from .errors import OptionError  # noqa: F401  (raised here, and by every module that checks input)
 
 
 # -- what a value may be ----------------------------------------------------------------------------
@@ -69,7 +70,8 @@ class Option:
     nullable: bool = False               # None is allowed (off)
     arch: bool = False                   # passed to the architecture's builder, if it takes the option
     build: bool = False                  # passed to models.build for every architecture
-    gan: str | None = None               # the GAN keyword it becomes (options sharing one form a tuple)
+    keyword: str | None = None           # the trainer's keyword it becomes (options sharing one form a tuple)
+    families: tuple | None = None        # the model families (--model) that take it; None: every family
     fixed: bool = False                  # shapes the models, the data or what the checkpoint holds (the seed,
                                          # Adam's betas): cannot change on --resume
     unset: str = "off"                   # what the default None means, for the help text
@@ -82,6 +84,9 @@ class Option:
     @property
     def type(self):
         return self.check.wants
+
+    def applies_to(self, model: str) -> bool:
+        return self.families is None or model in self.families
 
 
 def _datasets():
@@ -104,8 +109,26 @@ def _backends():
     return backend.BACKENDS
 
 
+def _families():
+    from . import families
+    return families.names()
+
+
+def _masks():
+    from .inpaint import MASKS
+    return MASKS
+
+
+GAN, PIX2PIX, VAE = ("gan",), ("pix2pix",), ("vae",)  # the families an option row belongs to
+
+
 G_NOISE = ("reuse", "fresh")  # the generator step's fakes: see GAN.train_step
-DISTRIBUTED = ("none", "mpi", "nccl")  # one process, or the communicators of minigan.distributed
+
+
+def _distributed():
+    from .distributed import KINDS
+    return KINDS
+
 NCCL_NEEDS_CUPY = "mpi, or --backend cupy: NCCL passes GPU buffers"
 
 
@@ -129,45 +152,69 @@ def augment_policy(v):
 augment_policy.wants = str
 
 OPTIONS = (
+    Option("model", "gan", anything(str), "the model family: gan, pix2pix (a conditional U-Net GAN restoring "
+           "images) or vae", choices=_families, fixed=True),
     Option("dataset", "digits", anything(str), "the training data (the default, digits, is embedded: no download)",
            choices=_datasets, fixed=True),
-    Option("arch", None, anything(str), "the architecture", choices=_architectures, fixed=True,
+    Option("arch", None, anything(str), "the architecture", choices=_architectures, fixed=True, families=GAN,
            unset="the data set's"),
-    Option("loss", "nonsaturating", anything(str), "the GAN loss", choices=_losses, gan="loss"),
-    Option("steps", 2000, count(), "the run's TOTAL number of generator steps", gan="total_steps"),
+    Option("loss", "nonsaturating", anything(str), "the GAN loss", choices=_losses, keyword="loss",
+           families=GAN),
+    Option("steps", 2000, count(), "the run's TOTAL number of training (generator) steps"),
     Option("batch_size", 64, count(), "batch size (a multiple of --pack)"),
-    Option("seed", 0, count(0), "random seed (same seed, same backend: same result)", gan="seed", fixed=True),
+    Option("seed", 0, count(0), "random seed (same seed, same backend: same result)", keyword="seed", fixed=True),
     Option("backend", None, anything(str), "the array backend", choices=_backends,
            unset="MINIGAN_BACKEND, else numpy"),
-    Option("lr_g", 2e-4, number(0, low_open=True), "generator learning rate (Adam)", gan="lr_g"),
-    Option("lr_d", 2e-4, number(0, low_open=True), "discriminator learning rate (Adam)", gan="lr_d"),
-    Option("beta1", 0.5, number(0, 1), "Adam beta1", gan="betas", fixed=True),
-    Option("beta2", 0.999, number(0, 1), "Adam beta2", gan="betas", fixed=True),
-    Option("d_steps", 1, count(), "discriminator steps per generator step", gan="d_steps"),
-    Option("pack", 1, count(), "PacGAN packing: D judges this many samples at once", gan="pack", fixed=True),
+    Option("lr_g", 2e-4, number(0, low_open=True), "generator learning rate (Adam)", keyword="lr_g",
+           families=GAN + PIX2PIX),
+    Option("lr_d", 2e-4, number(0, low_open=True), "discriminator learning rate (Adam)", keyword="lr_d",
+           families=GAN + PIX2PIX),
+    Option("beta1", 0.5, number(0, 1), "Adam beta1", keyword="betas", fixed=True),
+    Option("beta2", 0.999, number(0, 1), "Adam beta2", keyword="betas", fixed=True),
+    Option("d_steps", 1, count(), "discriminator steps per generator step", keyword="d_steps",
+           families=GAN),
+    Option("pack", 1, count(), "PacGAN packing: D judges this many samples at once", keyword="pack", fixed=True,
+           families=GAN),
     Option("clip", None, number(0, low_open=True), "clip each model's global gradient norm to this value",
-           nullable=True, gan="clip"),
-    Option("z_dim", 100, count(), "noise dimension", gan="z_dim", fixed=True),
+           nullable=True, keyword="clip"),
+    Option("z_dim", 100, count(), "noise dimension", keyword="z_dim", fixed=True, families=GAN),
     Option("width", None, count(), "architecture width (hidden units or base channels)", nullable=True,
-           arch=True, fixed=True, unset="the architecture's"),
-    Option("output_scale", 1.0, number(0, low_open=True), "fixed gain on the toy generator's output", arch=True),
+           arch=True, fixed=True, unset="the architecture's", families=GAN + PIX2PIX),
+    Option("output_scale", 1.0, number(0, low_open=True), "fixed gain on the toy generator's output", arch=True,
+           families=GAN),
     Option("z_categories", 0, categories, "make z's first coordinate a one-hot code over this many equal-mass "
-           "categories (a mixture of generators; 0: off)", arch=True, fixed=True),
+           "categories (a mixture of generators; 0: off)", arch=True, fixed=True, families=GAN),
     Option("z_noise_scale", 1.0, number(0, low_open=True), "scale of the other noise coordinates beside "
-           "--z-categories' code", arch=True, needs="z_categories"),
+           "--z-categories' code", arch=True, needs="z_categories", families=GAN),
     Option("spectral_norm", False, anything(bool), "wrap every weight layer of D (Dense, Conv2d, ConvTranspose2d) "
            "in spectral normalisation (Miyato et al. 2018): D becomes 1-Lipschitz per layer", build=True,
-           fixed=True),
+           fixed=True, families=GAN),
     Option("ema", None, number(0, 1, low_open=True), "sample from an exponential moving average of G's weights "
-           "with this decay (e.g. 0.999)", nullable=True, gan="ema", fixed=True),
+           "with this decay (e.g. 0.999)", nullable=True, keyword="ema", fixed=True, families=GAN),
     Option("r1", 0.0, number(0), "R1 penalty weight gamma: gamma/2 * mean |dD/dx|^2 on real data (0: off)",
-           gan="r1"),
+           keyword="r1", families=GAN),
     Option("lr_schedule", "constant", anything(str), "linear: both learning rates decay to 0 over --steps",
-           choices=lambda: ("constant", "linear"), gan="lr_schedule"),
+           choices=lambda: ("constant", "linear"), keyword="lr_schedule", families=GAN),
     Option("g_noise", "reuse", anything(str), "G's step judges the D step's fakes again ('reuse', as "
-           "PyTorch's DCGAN example does) or fakes from 'fresh' noise", choices=lambda: G_NOISE, gan="g_noise"),
+           "PyTorch's DCGAN example does) or fakes from 'fresh' noise", choices=lambda: G_NOISE, keyword="g_noise",
+           families=GAN),
     Option("augment", None, augment_policy, "differentiable augmentation of the real and the fake images D "
-           "sees, e.g. translation,cutout,brightness (Zhao et al. 2020)", nullable=True, gan="augment"),
+           "sees, e.g. translation,cutout,brightness (Zhao et al. 2020)", nullable=True, keyword="augment",
+           families=GAN),
+    Option("task", "inpaint", anything(str), "pix2pix: restore hidden pixels (inpaint, with --mask) or enlarge "
+           "2x2 block means back to the full image (superres)", choices=lambda: ("inpaint", "superres"),
+           fixed=True, families=PIX2PIX),
+    Option("mask", "bottom", anything(str), "pix2pix --task inpaint: the hidden region", choices=_masks, fixed=True,
+           families=PIX2PIX),
+    Option("l1_weight", 100.0, number(0), "pix2pix: lambda of G's L1 term beside the adversarial one",
+           keyword="l1_weight", families=PIX2PIX),
+    Option("latent_dim", 8, count(), "vae: the latent dimension", keyword="latent_dim", fixed=True, families=VAE),
+    Option("hidden", 256, count(), "vae: the hidden units of the encoder and the decoder", keyword="hidden",
+           fixed=True, families=VAE),
+    Option("pixel_std", 0.3, number(0, low_open=True), "vae: the pixel noise s of p(x|z) = N(decoder(z), s^2 I)",
+           keyword="pixel_std", families=VAE),
+    Option("lr", 1e-3, number(0, low_open=True), "vae: the learning rate of both networks (Adam)", keyword="lr",
+           families=VAE),
     Option("holdout", 0.0, number(0, 1), "keep the last round(F * N) images of an image data set out of "
            "training, for minigan evaluate", fixed=True),
     Option("log_every", 10, count(), "steps between history rows"),
@@ -178,7 +225,7 @@ OPTIONS = (
     Option("download", False, anything(bool), "download missing MNIST / Fashion-MNIST files (checksums verified)"),
     Option("distributed", "none", anything(str), "data-parallel training over the processes of mpiexec -n P: "
            "mpi (mpi4py, pip install \"minigan[mpi]\") or nccl (one GPU each, --backend cupy); --batch-size is "
-           "per process", choices=lambda: DISTRIBUTED),
+           "per process", choices=_distributed),
     Option("sync_bn", False, anything(bool), "with --distributed: BatchNorm statistics over all processes' "
            "batches together (the global batch), not each process's own"),
 )
@@ -195,35 +242,63 @@ def _default_text(option: Option) -> str:
     return f"default {shown}" + (f"; {', '.join(per_set)}" if per_set else "")
 
 
+CLEARED = "none"  # on the command line, the value that turns off an option that may be off (--clip none)
+
+
+class _Cleared:
+    """What the parser gives for ``--option none`` of a nullable option: "set it to off", which ``given``
+    tells apart from "not given" (None), so a resumed run can drop a --clip or a --data-dir."""
+
+
+def _nullable(parse):
+    def parse_or_clear(text: str):
+        return _Cleared if text.strip().lower() == CLEARED else parse(text)
+    parse_or_clear.__name__ = parse.__name__  # argparse names the type in its error messages
+    return parse_or_clear
+
+
 def add_arguments(parser) -> None:
     """Add one argument per option to ``parser``. Every default is None, so that ``given`` can tell
-    "given again" from "not given" (config.json and the data set supply the rest)."""
+    "given again" from "not given" (config.json and the data set supply the rest); an option that may
+    be off also takes the value ``none``."""
     for option in OPTIONS:
-        text = f"{option.help} ({_default_text(option)})"
+        text = f"{option.help} ({_default_text(option)}" + ("; none: off)" if option.nullable else ")")
         if option.type is bool:
             parser.add_argument(option.flag, action="store_true", default=None, help=text)
         else:
-            parser.add_argument(option.flag, type=option.type, default=None, help=text,
+            parse = _nullable(option.type) if option.nullable else option.type
+            parser.add_argument(option.flag, type=parse, default=None, help=text,
                                 choices=option.choices() if option.choices else None)
 
 
 def given(args) -> dict:
-    """The options given on the command line, as config keys."""
-    return {o.name: getattr(args, o.name) for o in OPTIONS if getattr(args, o.name, None) is not None}
+    """The options given on the command line, as config keys (``none`` given: None, off)."""
+    values = {o.name: getattr(args, o.name, None) for o in OPTIONS}
+    return {k: (None if v is _Cleared else v) for k, v in values.items() if v is not None}
 
 
 # -- configs ----------------------------------------------------------------------------------------
 def make_config(options: dict) -> dict:
-    """A new run's config: option defaults, then the data set's defaults, then ``options``.
+    """A new run's config: option defaults, then the data set's defaults (the GAN recipe tuned for it:
+    for the gan family only, the family's own defaults for the others), then ``options``.
 
     A data set's default for an architecture option (e.g. its width) applies only when the chosen
     architecture takes that option, so picking another architecture never inherits one it refuses.
     """
-    from . import data
+    from . import data, families
 
     dataset = data.get(options.get("dataset", BY_NAME["dataset"].default))
+    unknown = sorted(set(dataset.defaults) - set(BY_NAME))
+    if unknown:
+        raise OptionError(f"data set {dataset.name!r}: its defaults name {unknown[0]!r}, which is not an "
+                          f"option of minigan train (expected one of {', '.join(BY_NAME)})")
+    model = options.get("model", BY_NAME["model"].default)
+    family = families.get(model) if model in families.names() else None
     config = {o.name: o.default for o in OPTIONS}
-    config.update(dataset.defaults)
+    if model == "gan" or family is None:  # (an unknown model is refused by validate)
+        config.update(dataset.defaults)
+    else:
+        config.update(family.defaults)
     config.update(options)
     config["dataset"] = dataset.name
     if config["backend"] is None:
@@ -233,12 +308,17 @@ def make_config(options: dict) -> dict:
 
 
 def _drop_inapplicable(config: dict, keep=()) -> dict:
-    """Put back at their defaults the options, not named in ``keep``, that cannot apply: an architecture
-    option the chosen architecture does not take (a data set's width, say, when another architecture
-    is chosen), and an option whose ``needs`` is off (the grid's noise scale under --z-categories 0)."""
+    """Put back at their defaults the options, not named in ``keep``, that cannot apply: an option of
+    another model family, an architecture option the chosen architecture does not take (a data set's
+    width, say, when another architecture is chosen), and an option whose ``needs`` is off (the
+    grid's noise scale under --z-categories 0)."""
     from . import models
 
-    if config.get("arch") in models.ARCHITECTURES:
+    model = config.get("model", BY_NAME["model"].default)
+    for o in OPTIONS:
+        if not o.applies_to(model) and o.name not in keep:
+            config[o.name] = o.default
+    if model == "gan" and config.get("arch") in models.ARCHITECTURES:
         takes = models.get(config["arch"]).options
         for o in OPTIONS:
             if o.arch and o.name not in keep and o.name not in takes:
@@ -302,6 +382,8 @@ def validate(config: dict, sources: dict | None = None) -> dict:
 
     for option in OPTIONS:
         value = config[option.name]
+        if value == option.default and not option.applies_to(str(config["model"])):
+            continue  # another family's option, unset (its refusal when set comes below)
         if not _type_ok(option, value):
             fail(option.name, _TYPE_WORDS[option.type] + (" or null" if option.nullable else ""))
         if option.type is float and value is not None:
@@ -315,6 +397,15 @@ def validate(config: dict, sources: dict | None = None) -> dict:
             fail(option.name, expected)
 
     dataset = data.get(config["dataset"])
+    model = config["model"]
+    for option in OPTIONS:
+        if not option.applies_to(model) and config[option.name] != option.default:
+            default = "no value" if option.default is None else f"the default {option.default}"
+            fail(option.name, f"{default}: --model {model} does not take {option.flag} (an option of "
+                              f"--model {' or '.join(option.families)})")
+    if model != "gan":
+        _check_image_family(config, dataset, fail)
+        return config
     arch = models.get(config["arch"])
     try:
         arch.check(config["arch"], dataset.shape)
@@ -341,6 +432,18 @@ def validate(config: dict, sources: dict | None = None) -> dict:
     return config
 
 
+def _check_image_family(config: dict, dataset, fail) -> None:
+    """The checks of a family other than gan: image data (a U-Net's two stride-2 stages for pix2pix),
+    and the options of every family."""
+    if dataset.kind != "images":
+        fail("model", f"gan on data set {dataset.name!r} (2-D points); --model {config['model']} takes images")
+    if config["model"] == "pix2pix" and (dataset.shape[1] % 4 or dataset.shape[2] % 4):
+        fail("dataset", f"images whose sides are multiples of 4 for --model pix2pix (its U-Net halves them "
+                        f"twice), not {tuple(dataset.shape)}")
+    if config["distributed"] == "nccl" and config["backend"] != "cupy":
+        fail("distributed", NCCL_NEEDS_CUPY)
+
+
 def check_resume(saved: dict, options: dict, source: str = "command line") -> None:
     """Refuse a change, on --resume, of an option that shapes a model or the training data."""
     for name, value in options.items():
@@ -357,6 +460,8 @@ def arch_options(config: dict) -> dict:
     (``build``), and the architecture's own options it takes, when set (None: its own default)."""
     from . import models
 
+    if config.get("model", "gan") != "gan":
+        return {}
     takes = models.get(config["arch"]).options
     return {o.name: config.get(o.name, o.default) for o in OPTIONS
             if o.build or (o.arch and o.name in takes and config.get(o.name) is not None)}
@@ -371,14 +476,15 @@ def warnings(config: dict) -> list:
     return lines
 
 
-def gan_arguments(config: dict) -> dict:
-    """The ``GAN`` keyword arguments from the config; options that share a keyword form a tuple."""
+def trainer_arguments(config: dict) -> dict:
+    """The keyword arguments of the run's trainer (``GAN``, ``Pix2Pix``, ``VAE``) from the config: the
+    options of its family that name a keyword; options that share a keyword form a tuple (betas)."""
     kwargs: dict = {}
-    for option in OPTIONS:
-        if option.gan:
-            value = config.get(option.name, option.default)
-            if sum(o.gan == option.gan for o in OPTIONS) > 1:
-                kwargs[option.gan] = kwargs.get(option.gan, ()) + (value,)
-            else:
-                kwargs[option.gan] = value
+    rows = [o for o in OPTIONS if o.keyword and o.applies_to(config.get("model", "gan"))]
+    for option in rows:
+        value = config.get(option.name, option.default)
+        if sum(o.keyword == option.keyword for o in rows) > 1:
+            kwargs[option.keyword] = kwargs.get(option.keyword, ()) + (value,)
+        else:
+            kwargs[option.keyword] = value
     return kwargs

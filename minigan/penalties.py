@@ -23,13 +23,12 @@ segment x +- h g, a slightly smoothed R1; h is chosen so that the longest step i
 from __future__ import annotations
 
 from . import backend
-from .layers import BatchNorm1d, BatchNorm2d
 
 
 def check_sample_wise(D) -> None:
-    """R1 needs D(x_i) to depend on x_i alone; BatchNorm in training mode mixes the batch."""
+    """R1 needs D(x_i) to depend on x_i alone; a batch-dependent layer (BatchNorm) mixes the batch."""
     for module in D.modules():
-        if isinstance(module, (BatchNorm1d, BatchNorm2d)):
+        if module.batch_dependent:
             raise ValueError("the R1 penalty needs a discriminator that judges each sample on its own; "
                              f"this one has {type(module).__name__} (use an architecture without BatchNorm "
                              "in D, such as mlp2d or convd)")

@@ -14,22 +14,20 @@ computes a gradient that nobody reads.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
-import json
-import math
 
 from . import backend, losses
 from .augment import Policy
-from .layers import sigmoid
+from .layers import eval_mode, no_grad, sigmoid
+from .optim import Adam
 from .penalties import check_sample_wise, r1_penalty
-from .optim import Adam, clip_grad_norm, grad_norm
+from .updater import TrainingDiverged, Updater
+
+__all__ = ["GAN", "TrainingDiverged", "generate"]
 
 
-class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; the parameters are left as they were before the bad step."""
-
-
-class GAN:
+class GAN(Updater):
     """A generator G, a discriminator D, their Adam optimisers and the loss kinds.
 
     G: (N, z_dim) -> (N, *data_shape);  D: (N/pack, pack*C, ...) -> (N/pack, 1) logits.
@@ -76,14 +74,11 @@ class GAN:
         self.base_lr = (lr_g, lr_d)
         self.lr_schedule, self.total_steps = lr_schedule, total_steps
         self.G, self.D, self.z_dim = G, D, z_dim
-        self.loss, self.d_steps, self.pack, self.clip = loss, d_steps, pack, clip
+        self.loss, self.d_steps, self.pack = loss, d_steps, pack
         self.g_opt = Adam(G, lr=lr_g, betas=betas)
         self.d_opt = Adam(D, lr=lr_d, betas=betas)
-        self.rng = backend.rng(seed)
-        # Data-parallel training (minigan.distributed) sets it to a function of a model that averages
-        # the model's gradients over all processes; it runs after each model's backward, before clipping.
-        self.average_gradients = None
-        self.step = 0
+        models = {"G": G, "D": D, **({"G_ema": self.G_ema} if ema else {})}
+        super().__init__(models, {"G": self.g_opt, "D": self.d_opt}, seed=seed, clip=clip)
 
     # -- helpers ------------------------------------------------------------
     def noise(self, n: int, rng=None):
@@ -123,9 +118,7 @@ class GAN:
                 avg_module.buffers[k][...] = v
 
     def _check_finite(self, name: str, value: float):
-        if not math.isfinite(value):
-            raise TrainingDiverged(f"step {self.step + 1}: {name} is {value}; training stopped "
-                                   f"(try a lower learning rate, gradient clipping, or another loss)")
+        self.check_finite(name, value, "try a lower learning rate, gradient clipping, or another loss")
 
     # -- one iteration -------------------------------------------------------
     def train_step(self, real_batch) -> dict:
@@ -144,14 +137,17 @@ class GAN:
 
         self._set_learning_rates()
         # (1) Update D on a real and a fake batch.
-        for real in reals:
+        for i, real in enumerate(reals):
             D.zero_grad()
             packed_real = self._packed(self._augmented(real)[0])
             real_logits = D(packed_real)
             loss_real, grad = losses.discriminator_loss_real(real_logits, self.loss)
             D.backward(grad, input_grad=False)
 
-            fake = G(self.noise(real.shape[0]))
+            # G's step back-propagates through the last D step's fakes ("reuse"), never through the others
+            kept = self.g_noise == "reuse" and i == len(reals) - 1
+            with contextlib.nullcontext() if kept else no_grad():
+                fake = G(self.noise(real.shape[0]))
             fake_logits = D(self._packed(self._augmented(fake)[0]))
             loss_fake, grad = losses.discriminator_loss_fake(fake_logits, self.loss)
             D.backward(grad, input_grad=False)
@@ -160,9 +156,7 @@ class GAN:
             if self.r1:
                 loss_d += r1_penalty(D, packed_real, self.r1)
             self._check_finite("the discriminator loss", loss_d)
-            if self.average_gradients:
-                self.average_gradients(D)
-            grad_norm_d = clip_grad_norm(D, self.clip) if self.clip else grad_norm(D)
+            grad_norm_d = self.finish_gradients("D")
             self.d_opt.step()
 
         # (2) Update G: fakes judged by the updated D, gradient through D into G. By default the
@@ -178,9 +172,7 @@ class GAN:
         if self.augment:                                # dL/dG(z) = T'(dL/dT(G(z))): back through T
             grad_fake = self.augment.backward(grad_fake, draws)
         G.backward(grad_fake, input_grad=False)
-        if self.average_gradients:
-            self.average_gradients(G)
-        grad_norm_g = clip_grad_norm(G, self.clip) if self.clip else grad_norm(G)
+        grad_norm_g = self.finish_gradients("G")
         self.g_opt.step()
         if self.G_ema is not None:
             self._update_ema()
@@ -189,52 +181,14 @@ class GAN:
                 "d_fake_before": self._mean_prob(fake_logits), "d_fake_after": self._mean_prob(after_logits),
                 "grad_norm_d": grad_norm_d, "grad_norm_g": grad_norm_g}
 
-    def fit(self, sample_real, steps: int, batch_size: int, on_step=None) -> None:
-        """Train until ``self.step == steps``.
-
-        sample_real(rng, n) -> (n, *data_shape) real batch on the active backend, drawn with ``rng``
-        (this GAN's generator, so a resumed run draws the same batches). on_step(figures) is called
-        after every step.
-        """
-        while self.step < steps:
-            reals = [sample_real(self.rng, batch_size) for _ in range(self.d_steps)]
-            figures = self.train_step(reals)
-            if on_step is not None:
-                on_step(figures)
+    def draw_batch(self, sample_real, batch_size: int) -> tuple:
+        """The arguments of one ``train_step``: ``d_steps`` real batches, drawn with ``self.rng``."""
+        return ([sample_real(self.rng, batch_size) for _ in range(self.d_steps)],)
 
     # -- using G -------------------------------------------------------------
     def sample(self, n: int, seed: int = 0, batch_size: int = 1000):
         """n samples from G (G_ema when averaging) in evaluation mode, float32 NumPy (n, *data_shape)."""
         return generate(self.G_ema or self.G, self.z_dim, n, seed, batch_size)
-
-    # -- saving --------------------------------------------------------------
-    def state_dict(self) -> dict:
-        """Everything needed to continue exactly: both models, both optimisers, step, RNG state."""
-        state = {f"G.{k}": v for k, v in self.G.state_dict().items()}
-        state.update({f"D.{k}": v for k, v in self.D.state_dict().items()})
-        state.update({f"g_opt.{k}": v for k, v in self.g_opt.state_dict().items()})
-        state.update({f"d_opt.{k}": v for k, v in self.d_opt.state_dict().items()})
-        if self.G_ema is not None:
-            state.update({f"G_ema.{k}": v for k, v in self.G_ema.state_dict().items()})
-        state["step"] = self.step
-        state["rng_state"] = json.dumps(self.rng.bit_generator.state)
-        return state
-
-    def load_state_dict(self, state: dict) -> None:
-        def part(prefix):
-            return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-
-        for key in ("step", "rng_state"):
-            if key not in state:
-                raise ValueError(f"GAN.load_state_dict: missing key {key!r}")
-        self.G.load_state_dict(part("G."))
-        self.D.load_state_dict(part("D."))
-        self.g_opt.load_state_dict(part("g_opt."))
-        self.d_opt.load_state_dict(part("d_opt."))
-        if self.G_ema is not None:
-            self.G_ema.load_state_dict(part("G_ema."))
-        self.step = int(state["step"])
-        self.rng.bit_generator.state = json.loads(str(state["rng_state"]))
 
 
 def generate(G, z_dim: int, n: int, seed: int = 0, batch_size: int = 1000):
@@ -242,11 +196,7 @@ def generate(G, z_dim: int, n: int, seed: int = 0, batch_size: int = 1000):
     if n < 1:
         raise ValueError(f"number of samples must be >= 1, got {n}")
     rng = backend.rng(seed)
-    was_training = G.training
-    G.eval()
-    try:
+    with eval_mode(G), no_grad():
         parts = [G(backend.asarray(rng.standard_normal((min(batch_size, n - start), z_dim)), dtype=G.dtype))
                  for start in range(0, n, batch_size)]
-    finally:
-        G.train(was_training)
     return backend.to_numpy(backend.get_array_module(parts[0]).concatenate(parts)).astype("float32")

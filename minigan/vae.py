@@ -22,9 +22,10 @@ from __future__ import annotations
 import math
 
 from . import backend
-from .layers import Dense, Flatten, ReLU, Reshape, Sequential, Tanh
+from .layers import Dense, Flatten, ReLU, Reshape, Sequential, Tanh, no_grad
 from .optim import Adam
-from .train import TrainingDiverged, generate
+from .train import generate
+from .updater import Updater
 
 
 def reparameterize(mu, logvar, eps):
@@ -92,19 +93,20 @@ def mlp_decoder(data_shape, latent_dim: int, hidden: int):
                       Tanh(), Reshape(*data_shape))
 
 
-class VAE:
+class VAE(Updater):
     """An encoder, a decoder, their Adam optimisers and a seeded generator for eps.
 
     data_shape (C, H, W); latent_dim L; hidden: the width of both MLPs; pixel_std: s of p(x|z)
     (smaller: reconstruction weighs more against the KL, sharper images and a less regular latent).
     The default 0.3 is the middle of the range measured on the digits (docs/experiments.md: from
     0.15 to 0.6 a larger s raised the samples' precision, and at 0.6 cost recall);
-    lr, betas: Adam's. Initial weights come from the global host generator (``backend.seed``), as
-    every layer's do; eps from ``self.rng``, seeded with ``seed``.
+    lr, betas: Adam's; clip: the gradient-norm limit of both networks (None: off). Initial weights
+    come from the global host generator (``backend.seed``), as every layer's do; eps and the batches
+    from ``self.rng``, seeded with ``seed``.
     """
 
     def __init__(self, data_shape=(1, 8, 8), latent_dim: int = 8, hidden: int = 256, pixel_std: float = 0.3,
-                 lr: float = 1e-3, betas=(0.9, 0.999), seed: int = 0):
+                 lr: float = 1e-3, betas=(0.9, 0.999), seed: int = 0, clip: float | None = None):
         if latent_dim < 1 or hidden < 1:
             raise ValueError(f"latent_dim and hidden must be >= 1, got latent_dim={latent_dim}, hidden={hidden}")
         if not (math.isfinite(pixel_std) and pixel_std > 0):
@@ -114,8 +116,8 @@ class VAE:
         self.decoder = mlp_decoder(self.data_shape, latent_dim, hidden)
         self.enc_opt = Adam(self.encoder, lr=lr, betas=betas)
         self.dec_opt = Adam(self.decoder, lr=lr, betas=betas)
-        self.rng = backend.rng(seed)
-        self.step = 0
+        super().__init__({"encoder": self.encoder, "decoder": self.decoder},
+                         {"encoder": self.enc_opt, "decoder": self.dec_opt}, seed=seed, clip=clip)
 
     def encode(self, x):
         """(mu, logvar), each (N, L), of q(z|x) for x (N, *data_shape) on the active backend."""
@@ -150,25 +152,17 @@ class VAE:
     def train_step(self, x) -> dict:
         """One Adam step of both networks on the batch x (N, *data_shape), eps drawn from ``self.rng``.
 
-        Returns the figures of ``loss_and_grads`` (before the step). Raises TrainingDiverged, and
-        leaves the parameters as they were, if the loss is not finite.
+        Returns the figures of ``loss_and_grads`` (before the step) and the two networks' gradient
+        norms. Raises TrainingDiverged, and leaves the parameters as they were, if the loss is not finite.
         """
         figures = self.loss_and_grads(x, self.noise(x.shape[0]))
-        if not math.isfinite(figures["loss"]):
-            raise TrainingDiverged(f"VAE step {self.step + 1}: the loss is {figures['loss']}; training stopped "
-                                   f"(try a lower learning rate or a larger pixel_std)")
+        self.check_finite("the VAE's loss", figures["loss"], "try a lower learning rate or a larger pixel_std")
+        figures["grad_norm_encoder"] = self.finish_gradients("encoder")
+        figures["grad_norm_decoder"] = self.finish_gradients("decoder")
         self.enc_opt.step()
         self.dec_opt.step()
         self.step += 1
         return figures
-
-    def fit(self, sample_real, steps: int, batch_size: int, on_step=None) -> None:
-        """Train until ``self.step == steps``; sample_real(rng, n) -> (n, *data_shape) drawn with ``self.rng``
-        (as ``GAN.fit``: ``run.data_source`` serves both); on_step(figures) after every step."""
-        while self.step < steps:
-            figures = self.train_step(sample_real(self.rng, batch_size))
-            if on_step is not None:
-                on_step(figures)
 
     def reconstruct(self, x, batch_size: int = 1000):
         """decoder(mu(x)): the posterior mean's image, for x (N, *data_shape) (NumPy or backend array).
@@ -177,8 +171,9 @@ class VAE:
         """
         if len(x) < 1:
             raise ValueError(f"reconstruct: expected at least one image, got {len(x)}")
-        parts = [self.decoder(self.encode(backend.asarray(x[i:i + batch_size], dtype=self.encoder.dtype))[0])
-                 for i in range(0, len(x), batch_size)]
+        with no_grad():
+            parts = [self.decoder(self.encode(backend.asarray(x[i:i + batch_size], dtype=self.encoder.dtype))[0])
+                     for i in range(0, len(x), batch_size)]
         return backend.to_numpy(backend.get_array_module(parts[0]).concatenate(parts)).astype("float32")
 
     def sample(self, n: int, seed: int = 0, batch_size: int = 1000):

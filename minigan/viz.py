@@ -72,21 +72,25 @@ def save_scatter(points, means, path, title: str = "") -> None:
 
 
 def save_history_plot(history: list, path) -> None:
-    """Plot losses, D outputs and gradient norms (rows of figures keyed by name) against the step."""
+    """Plot a run's figures (rows keyed by name) against the step, in three panels: the losses (keys
+    with "loss", "reconstruction" or "kl", "l1"), the mean D outputs (keys starting "d_"), the
+    gradient norms (keys starting "grad_norm", log scale). A panel with no such figure is left out."""
     plt = _pyplot()
     steps = [row["step"] for row in history]
-    fig, axes = plt.subplots(3, 1, figsize=(7, 8), sharex=True)
-    panels = [("losses", ("loss_d", "loss_g"), False),
-              ("mean D output", ("d_real", "d_fake_before", "d_fake_after"), False),
-              ("gradient norm", ("grad_norm_d", "grad_norm_g"), True)]
-    for ax, (title, keys, log) in zip(axes, panels):
-        for key in keys:
+    keys = [k for k in history[0] if k not in ("step", "seconds")]
+    panels = [("losses", [k for k in keys if "loss" in k or k in ("reconstruction", "kl", "l1")], False),
+              ("mean D output", [k for k in keys if k.startswith("d_")], False),
+              ("gradient norm", [k for k in keys if k.startswith("grad_norm")], True)]
+    panels = [p for p in panels if p[1]]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 2.7 * len(panels)), sharex=True, squeeze=False)
+    for ax, (title, names, log) in zip(axes[:, 0], panels):
+        for key in names:
             ax.plot(steps, [row[key] for row in history], label=key, linewidth=1)
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=8)
         if log:
             ax.set_yscale("log")
-    axes[-1].set_xlabel("generator step")
+    axes[-1, 0].set_xlabel("training step")
     fig.tight_layout()
     _save(fig, path)
 

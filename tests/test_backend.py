@@ -1,4 +1,5 @@
-"""The backend switch: module choice, conversions, dtypes, the CuPy error message."""
+"""The backend switch: module choice, conversions, dtypes, the CuPy error message, and the contexts that change
+the backend, the default dtype and the initialisation generator for a block (using, using_dtype, seeded)."""
 import subprocess
 import sys
 
@@ -41,3 +42,53 @@ def test_import_is_light():
 
 def test_seeded_generators_repeat():
     assert np.array_equal(backend.rng(3).standard_normal(5), backend.rng(3).standard_normal(5))
+
+
+@pytest.mark.parametrize("inner", ["numpy", pytest.param("cupy", marks=pytest.mark.skipif(
+    not backend.cupy_available(), reason="CuPy or an NVIDIA GPU is not available"))])
+def test_using_switches_the_backend_for_the_block_and_back_after_an_exception(inner):
+    previous = backend.name
+    with backend.using(inner) as xp:
+        assert backend.name == inner and backend.xp is xp
+        assert backend.get_array_module(backend.asarray([1.0])) is xp
+    assert backend.name == previous
+    with pytest.raises(ZeroDivisionError), backend.using(inner):
+        1 / 0
+    assert backend.name == previous
+    with pytest.raises(ValueError, match="unknown backend"), backend.using("torch"):
+        pass
+    assert backend.name == previous
+
+
+def test_using_dtype_sets_the_default_for_the_block_and_back_after_an_exception():
+    assert backend.default_dtype() == np.float32
+    with backend.using_dtype("float64"):
+        assert backend.default_dtype() == np.float64
+        with backend.using_dtype("float32"):
+            assert backend.default_dtype() == np.float32
+        assert backend.default_dtype() == np.float64
+    assert backend.default_dtype() == np.float32
+    with pytest.raises(ZeroDivisionError), backend.using_dtype("float64"):
+        1 / 0
+    assert backend.default_dtype() == np.float32
+    with pytest.raises(ValueError, match="float32 or float64"), backend.using_dtype("int32"):
+        pass
+    assert backend.default_dtype() == np.float32
+
+
+def test_seeded_draws_from_its_own_generator_and_puts_the_previous_one_back():
+    """Inside: a generator seeded with the seed (same seed, same parameters); after, even after an
+    exception: the very generator object of before, its stream where it was."""
+    from minigan.layers import Dense
+
+    outer = backend.host_rng()
+    expected_next = np.random.default_rng(0).standard_normal(3)  # conftest seeds the global generator with 0
+    with backend.seeded(5):
+        assert backend.host_rng() is not outer
+        a = Dense(3, 2).params["W"].copy()
+    with pytest.raises(ZeroDivisionError), backend.seeded(5):
+        b = Dense(3, 2).params["W"].copy()
+        1 / 0
+    assert np.array_equal(a, b)
+    assert backend.host_rng() is outer
+    assert np.array_equal(backend.host_rng().standard_normal(3), expected_next)

@@ -40,6 +40,7 @@ def test_gradient_matches_central_differences(xp, float64, rng):
     layer = CategoricalCode(5, noise_scale=0.3)
     z = xp.asarray(rng.standard_normal((6, 4)))
     assert max(check_layer(layer, z).values()) < 1e-7
+    layer(z)
     grad = backend.to_numpy(layer.backward(xp.ones((6, 8))))
     np.testing.assert_array_equal(grad[:, 0], 0.0)
     np.testing.assert_allclose(grad[:, 1:], 0.3)

@@ -68,6 +68,16 @@ def test_global_state_is_restored(numpy_run):
         minigan.set_default_dtype("float32")
 
 
+def test_the_initialisation_generator_is_left_as_it_was():
+    """Every item that builds layers draws from a generator seeded for it (backend.seeded): the caller's
+    generator is the same object afterwards, its stream where it was."""
+    generator = backend.host_rng()
+    state = generator.bit_generator.state
+    assert run_check("numpy", out=lambda line: None) == 0
+    _backend_item(LAYER_CASES[0], reference="numpy", other="numpy")()
+    assert backend.host_rng() is generator and generator.bit_generator.state == state
+
+
 def test_every_exported_layer_has_a_case():
     """A layer added to minigan.layers.__all__ without a case in check.LAYER_CASES fails here."""
     exported = {getattr(minigan.layers, name) for name in minigan.layers.__all__}

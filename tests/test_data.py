@@ -122,9 +122,11 @@ def test_digits_from_an_explicit_path_match_the_packaged_ones(tmp_path):
 
 
 def test_import_data_is_light():
-    """import minigan.data pulls in no plotting library and reads no file."""
+    """import minigan.data pulls in no plotting library, no progress bar, not minigan.options (which
+    imports minigan.data: importing it back would be a cycle), and reads no file."""
     code = ("import sys, minigan.data, minigan.data.digits as d; "
-            "print('matplotlib' in sys.modules, d._cache is None)")
+            "print('matplotlib' in sys.modules, 'tqdm' in sys.modules, 'minigan.options' in sys.modules, "
+            "d._cache is None)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
-    assert out.stdout.split() == ["False", "True"]
+    assert out.stdout.split() == ["False", "False", "False", "True"]

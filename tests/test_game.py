@@ -131,6 +131,7 @@ def test_d_is_evaluated_in_eval_mode_and_its_mode_restored(float64):
     gan = GAN(G, D, z_dim=2)
     view = game_view(gan, real_points(), n_fake=20, resolution=4)
     assert D.training and D[1].training
+    assert G.pending() == 0 and D.pending() == 0      # every forward either back-propagated or under no_grad
     D.eval()
     point = backend.asarray(np.array([[view["xx"][1, 2], view["yy"][1, 2]]]))
     alone = float(1 / (1 + np.exp(-backend.to_numpy(D(point))[0, 0])))

@@ -9,7 +9,7 @@ from minigan import backend, options
 from minigan.cli import main
 from minigan.data import load_digits
 from minigan.metrics import nearest_distance
-from minigan.run import data_source, split_holdout
+from minigan.datasource import data_source, split_holdout
 
 
 def test_the_last_images_of_the_canonical_order_are_held_out():

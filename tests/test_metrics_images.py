@@ -56,6 +56,7 @@ def test_classifier_shapes(shape, features):
     probs = model.predict_proba(x)
     assert probs.shape == (3, 10) and np.allclose(probs.sum(axis=1), 1)
     assert model.training  # the batched eval-mode pass restores the mode it found
+    assert model.pending() == 0  # and, never back-propagated, it runs under no_grad
 
 
 def test_classifier_architecture_for_28x28_is_the_documented_one():

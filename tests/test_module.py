@@ -1,10 +1,11 @@
-"""Module behaviour: gradient accumulation, what backward is asked for, zero_grad, modes, state dicts, shape and
-dtype errors, init."""
+"""Module behaviour: gradient accumulation, what backward is asked for, zero_grad, modes (and eval_mode), state
+dicts, shape and dtype errors, init, capabilities."""
 import pytest
 
 from minigan import backend
 from minigan.layers import (BatchNorm1d, BatchNorm2d, CategoricalCode, CodedDense, Conv2d, ConvTranspose2d, Dense,
-                            Flatten, LeakyReLU, ReLU, Reshape, Scale, Sequential, Sigmoid, Tanh, dcgan_init)
+                            Flatten, LeakyReLU, Module, ReLU, Reshape, Scale, Sequential, Sigmoid, Tanh, dcgan_init,
+                            eval_mode)
 from minigan.layers.base import grads_needed
 from minigan.models import build
 
@@ -224,9 +225,9 @@ def record_backward_calls(net):
 @pytest.mark.parametrize("arch", ["mlp", "dcgan"])
 def test_discriminator_step_computes_no_unread_input_gradient(arch, xp, rng):
     """D.backward(g, input_grad=False), as in the D step: the first layer with parameters is asked for no
-    input gradient (mlp: Dense(784, 512)) and returns None, the parameter-free layers before it are not
-    called at all (mlp: the Flatten), every later one is asked (its input gradient feeds parameter
-    gradients); the parameter gradients are bitwise those of the full backward."""
+    input gradient (mlp: Dense(784, 512)) and returns None, the parameter-free layers before it are asked
+    for nothing at all (mlp: the Flatten: it only pops its save), every later one is asked (its input
+    gradient feeds parameter gradients); the parameter gradients are bitwise those of the full backward."""
     _, D = build(arch, (1, 28, 28), 100)
     x = xp.asarray(rng.standard_normal((4, 1, 28, 28)), dtype=xp.float32)
     G = xp.asarray(rng.standard_normal((4, 1)), dtype=xp.float32)
@@ -239,12 +240,13 @@ def test_discriminator_step_computes_no_unread_input_gradient(arch, xp, rng):
     assert D.backward(G, input_grad=False) is None
     assert_bitwise_equal(grads_copy(D), full)
     first = next(i for i, layer in enumerate(D.layers) if layer.has_params())
-    assert calls == [(i, i > first, True, i == first) for i in reversed(range(first, len(D.layers)))]
+    assert calls == [(i, i > first, i >= first, i <= first) for i in reversed(range(len(D.layers)))]
     assert all(input_grad == (i > first) for i, input_grad, _, _ in calls)  # none below first asked for dx
+    assert D.pending() == 0
     if arch == "mlp":
         assert isinstance(D[0], Flatten) and isinstance(D[1], Dense) and first == 1
-        assert calls[-1] == (1, False, True, True)  # Dense(784, 512): no dL/dx, returned None
-        assert 0 not in [i for i, _, _, _ in calls]  # the Flatten: not called, so nothing computed
+        assert calls[-2] == (1, False, True, True)  # Dense(784, 512): no dL/dx, returned None
+        assert calls[-1] == (0, False, False, True)  # the Flatten: asked for nothing, it only pops its save
 
 
 def test_generator_step_asks_every_layer_of_d_for_its_input_gradient_only(xp, rng):
@@ -264,7 +266,7 @@ def test_generator_step_asks_every_layer_of_d_for_its_input_gradient_only(xp, rn
 
 
 def test_nothing_asked_computes_nothing(xp, rng):
-    """param_grads=False and input_grad=False: no layer is called (or, were one called, with input_grad=False)."""
+    """param_grads=False and input_grad=False: every layer is asked for nothing (it only pops its save)."""
     net = Sequential(Flatten(), LeakyReLU(), Dense(12, 5), Sequential(Tanh(), Dense(5, 1)))
     x = xp.asarray(rng.standard_normal((4, 3, 2, 2)), dtype=xp.float32)
     net.forward(x)
@@ -273,13 +275,14 @@ def test_nothing_asked_computes_nothing(xp, rng):
     calls = record_backward_calls(net)
     net.forward(x)
     assert net.backward(xp.ones((4, 1), dtype=xp.float32), input_grad=False, param_grads=False) is None
-    assert all(not input_grad and returned_none for _, input_grad, _, returned_none in calls), calls
-    assert calls == []
+    assert calls == [(i, False, False, True) for i in reversed(range(len(net.layers)))]
     assert_bitwise_equal(grads_copy(net), before)
+    assert net.pending() == 0
 
 
 def test_parameter_free_head_of_a_chain_is_skipped_in_nested_containers(xp, rng):
-    """input_grad=False through nested Sequentials: the inner chain before the first parameters is never called."""
+    """input_grad=False through nested Sequentials: the inner chain before the first parameters is asked for
+    nothing (its layers only pop their saves)."""
     head = Sequential(Flatten(), LeakyReLU())
     tail = Sequential(LeakyReLU(), Dense(5, 1))
     net = Sequential(head, Dense(12, 5), tail)
@@ -287,7 +290,8 @@ def test_parameter_free_head_of_a_chain_is_skipped_in_nested_containers(xp, rng)
     x = xp.asarray(rng.standard_normal((4, 3, 2, 2)), dtype=xp.float32)
     net.forward(x)
     assert net.backward(xp.ones((4, 1), dtype=xp.float32), input_grad=False) is None
-    assert head_calls == []
+    assert head_calls == [(1, False, False, True), (0, False, False, True)]
+    assert net.pending() == 0
     assert tail_calls == [(1, True, True, False), (0, True, True, False)]
     assert all(float(abs(g).max()) > 0 for _, _, g in net.parameters())
 
@@ -309,7 +313,9 @@ def every_layer():
 @pytest.mark.parametrize("index", range(len(every_layer())))
 def test_every_layer_takes_input_grad_and_param_grads(index, xp, float64, rng):
     """For each layer: input_grad=False gives None and the full parameter gradients; param_grads=False
-    gives the full dx and leaves grads alone; both False give None and leave grads alone (all bitwise)."""
+    gives the full dx and leaves grads alone; both False give None and leave grads alone (all bitwise).
+    Each backward follows a forward of its own, on the same x (the same function: BatchNorm's train-mode
+    output does not read the running statistics its forwards move); none leaves a save behind."""
     layer, shape, training = every_layer()[index]
     layer.astype("float64").train(training)
     x = xp.asarray(rng.standard_normal(shape))
@@ -318,8 +324,40 @@ def test_every_layer_takes_input_grad_and_param_grads(index, xp, float64, rng):
     dx_full = layer.backward(G)
     full = grads_copy(layer)
     layer.zero_grad()
+    layer.forward(x)
     assert layer.backward(G, input_grad=False) is None
     assert_bitwise_equal(grads_copy(layer), full)
+    layer.forward(x)
     assert bool((layer.backward(G, param_grads=False) == dx_full).all())
+    layer.forward(x)
     assert layer.backward(G, input_grad=False, param_grads=False) is None
     assert_bitwise_equal(grads_copy(layer), full)
+    assert layer.pending() == 0
+
+
+def test_eval_mode_puts_back_every_modules_own_mode_after_an_exception(xp):
+    """Mixed modes (a BatchNorm already in eval mode inside a training net, a training one inside an
+    evaluating net) come back exactly, module by module, on a normal exit and after an exception."""
+    G, D = small_net(), conv_net().eval()
+    G[1].eval()
+    D[1].train()
+
+    def modes():
+        return [m.training for net in (G, D) for m in net.modules()]
+    before = modes()
+    assert len(set(before)) == 2
+    with eval_mode(G, D):
+        assert not any(modes())
+    assert modes() == before
+    with pytest.raises(ZeroDivisionError), eval_mode(G, D):
+        1 / 0
+    assert modes() == before
+
+
+def test_capabilities_are_class_attributes():
+    assert Module.has_weight_matrix is False and Module.batch_dependent is False
+    assert all(cls.has_weight_matrix for cls in (Dense, Conv2d, ConvTranspose2d, CodedDense))
+    assert all(cls.batch_dependent for cls in (BatchNorm1d, BatchNorm2d))
+    others = (Sequential, Tanh, LeakyReLU, ReLU, Sigmoid, Scale, Flatten, Reshape, CategoricalCode)
+    assert not any(cls.has_weight_matrix or cls.batch_dependent for cls in others)
+    assert not any(cls.batch_dependent for cls in (Dense, Conv2d, ConvTranspose2d))

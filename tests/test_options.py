@@ -195,8 +195,11 @@ def test_every_option_has_one_declaration_that_reaches_parser_config_and_gan():
     assert config["dataset"] == "digits" and config["arch"] == "dcgan" and config["width"] == 32
     # a data set's architecture option is dropped when another architecture is chosen
     assert options.make_config({"arch": "mlp"})["width"] is None
-    gan = options.gan_arguments(config)
-    assert gan["betas"] == (config["beta1"], config["beta2"]) and gan["total_steps"] == config["steps"]
+    gan = options.trainer_arguments(config)
+    assert gan["betas"] == (config["beta1"], config["beta2"]) and gan["z_dim"] == config["z_dim"]
+    assert "l1_weight" not in gan and "latent_dim" not in gan  # other families' keywords
+    vae = options.trainer_arguments(options.validate(options.make_config({"model": "vae"})))
+    assert vae["lr"] == 1e-3 and vae["betas"] == (0.9, 0.999) and "lr_g" not in vae and "z_dim" not in vae
 
 
 def test_help_lists_defaults_and_choices():

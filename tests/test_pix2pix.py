@@ -10,7 +10,7 @@ from minigan.data import load_digits
 from minigan.gradcheck import check_layer, numerical_gradient, rel_error
 from minigan.inpaint import named_mask
 from minigan.losses import discriminator_loss, generator_loss
-from minigan.pix2pix import (Pix2Pix, bilinear_upsample, downsample, inpainting_inputs,
+from minigan.pix2pix import (Pix2Pix, bilinear_upsample, pair_sampler, downsample, inpainting_inputs,
                              l1_loss, masked_mse, nearest_upsample, patch_discriminator, paste_known,
                              receptive_window, super_resolution_inputs, translate, unet_generator)
 
@@ -64,8 +64,8 @@ def test_each_patch_logit_sees_only_its_window(xp, float64, rng):
     """d logit(i, j) / d pair is nonzero inside receptive_window(i, j) and exactly zero outside it."""
     D = patch_discriminator(3, width=4)
     pair = normal(rng, (1, 3, 8, 8))
-    logits = D(pair)
     for i, j in [(0, 0), (1, 2), (3, 3)]:
+        logits = D(pair)                       # one forward for each backward
         seed = xp.zeros_like(logits)
         seed[0, 0, i, j] = 1
         grad = backend.to_numpy(D.backward(seed, param_grads=False))[0]
@@ -182,15 +182,15 @@ def test_same_seed_same_result(xp):
         backend.seed(5)
         trainer = Pix2Pix(unet_generator(1, 1, width=4), patch_discriminator(2, width=4), seed=7)
         history = []
-        trainer.fit(inputs, targets, steps=4, batch_size=16, on_step=history.append)
+        trainer.fit(pair_sampler(inputs, targets), steps=4, batch_size=16, on_step=history.append)
         runs.append((history, translate(trainer.G, inputs)))
     assert runs[0][0] == runs[1][0]
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
     backend.seed(6)
     other = Pix2Pix(unet_generator(1, 1, width=4), patch_discriminator(2, width=4), seed=7)
     assert not np.array_equal(translate(other.G, inputs), runs[0][1])
-    with pytest.raises(ValueError, match="1 <= batch_size <= 64"):
-        trainer.fit(inputs, targets, steps=5, batch_size=65)
+    with pytest.raises(ValueError, match="batch size 65: expected 1 <= n <= 64"):
+        trainer.fit(pair_sampler(inputs, targets), steps=5, batch_size=65)
 
 
 def test_translate_matches_a_single_pass_in_float32(xp, rng):

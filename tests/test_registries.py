@@ -117,3 +117,27 @@ def test_registering_a_name_twice_is_refused():
         losses.register_loss("hinge", losses.LOSSES["hinge"])
     with pytest.raises(ValueError, match="must name an 'arch'"):
         DataSet("x", "points", (2,), means=np.zeros((1, 2)), std=1.0)
+
+
+# -- data sets' defaults ------------------------------------------------------------------------------
+# minigan.data does not import minigan.options (options imports data), so DataSet checks only the shape
+# of its defaults; that they are real options of minigan train, with values it accepts, is checked here
+# for every registered set.
+
+@pytest.mark.parametrize("name", data.names())
+def test_every_registered_data_sets_defaults_are_valid_options_of_minigan_train(name):
+    from minigan import options
+
+    defaults = data.get(name).defaults
+    unknown = sorted(set(defaults) - set(options.BY_NAME))
+    assert not unknown, f"data set {name!r}: its defaults name {unknown}, which are not options of minigan train"
+    config = options.validate(options.make_config({"dataset": name}))
+    assert {k: config[k] for k in defaults} == {k: v for k, v in defaults.items()}
+
+
+def test_data_set_defaults_must_be_a_dict_of_option_names():
+    with pytest.raises(ValueError, match="data set 'x': its defaults must be a dict of option values, got list"):
+        DataSet("x", "points", (2,), defaults=["arch"], means=np.zeros((1, 2)), std=1.0)
+    with pytest.raises(ValueError, match="data set 'x': its defaults name 'batch-size', which is not an option "
+                                         "name"):
+        DataSet("x", "points", (2,), defaults={"arch": "mlp2d", "batch-size": 8}, means=np.zeros((1, 2)), std=1.0)

@@ -18,8 +18,8 @@ import pytest
 import minigan
 from minigan import backend
 from minigan.gradcheck import check_layer, numerical_gradient, rel_error
-from minigan.layers import (BatchNorm1d, Conv2d, ConvTranspose2d, Dense, Module, Sequential, SpectralNorm,
-                            Tanh)
+from minigan.layers import (BatchNorm1d, Concat, Conv2d, ConvTranspose2d, Dense, Identity, LeakyReLU, Module,
+                            Residual, Sequential, SpectralNorm, Tanh, apply_spectral_norm)
 from minigan.optim import SGD
 
 TOL = 1e-7
@@ -105,7 +105,7 @@ def test_train_mode_backward_is_the_derivative_with_u_v_constant(name, xp, float
     y = sn(x)
     if LAYERS[name][2] > 1:   # (with one output u = +-1 is converged from the start: sigma = ||W||)
         assert float(xp.abs(sn.buffers["u"] - u_before).max()) > 1e-3     # the iteration moved u: unconverged
-    u, v = sn._u.copy(), sn._v.copy()
+    u, v = sn.u.copy(), sn.v.copy()
     G = xp.asarray(rng.standard_normal(y.shape))
     sn.zero_grad()
     sn.backward(G)
@@ -187,7 +187,8 @@ def test_u_is_drawn_from_the_host_generator():
 @pytest.mark.parametrize("name", LAYERS)
 def test_gradients_asked_for(name, xp, float64, rng):
     """input_grad=False returns None and adds the same parameter gradients; param_grads=False adds none and
-    returns the same dL/dx; both False returns None and touches nothing; gradients accumulate."""
+    returns the same dL/dx; both False returns None and touches nothing; gradients accumulate. (Eval mode:
+    every forward, one before each backward, is the same function.)"""
     sn = make(name).eval()
     x = xp.asarray(rng.standard_normal(LAYERS[name][1]))
     G = xp.asarray(rng.standard_normal(sn(x).shape))
@@ -196,18 +197,23 @@ def test_gradients_asked_for(name, xp, float64, rng):
     full = {n: g.copy() for n, _, g in sn.parameters()}
 
     sn.zero_grad()
+    sn(x)
     assert sn.backward(G, input_grad=False) is None
     assert all(xp.array_equal(g, full[n]) for n, _, g in sn.parameters())
 
     sn.zero_grad()
+    sn(x)
     assert xp.array_equal(sn.backward(G, param_grads=False), dx)
     assert all(not g.any() for _, _, g in sn.parameters())
+    sn(x)
     assert sn.backward(G, input_grad=False, param_grads=False) is None
     assert all(not g.any() for _, _, g in sn.parameters())
 
+    sn(x), sn(x)
     sn.backward(G)
     sn.backward(G, input_grad=False)
     assert all(rel_error(g, 2 * full[n]) < 1e-15 for n, _, g in sn.parameters())
+    assert sn.pending() == 0
 
 
 @pytest.mark.parametrize("name", LAYERS)
@@ -280,6 +286,34 @@ def test_refuses_other_layers_and_bad_arguments():
     with pytest.raises(ValueError, match="eps"):
         SpectralNorm(Dense(2, 2), eps=0)
     assert "SpectralNorm(Dense(2, 3" in repr(SpectralNorm(Dense(2, 3)))
+
+
+def test_apply_spectral_norm_reaches_weight_layers_in_every_container(rng):
+    """Every layer with a weight matrix is wrapped, in a Sequential, a Residual and a Concat (directly and
+    nested), once: a second call wraps nothing again; a bare layer is refused."""
+    model = Sequential(Dense(2, 3), Residual(Dense(3, 3)), Residual(Sequential(Dense(3, 3), Tanh())),
+                       Concat(Identity(), Dense(3, 2)), LeakyReLU(0.2),
+                       Concat(Sequential(Dense(5, 2), Tanh()), Identity()))
+    weight_layers = [m for m in model.modules() if m.has_weight_matrix]
+    assert apply_spectral_norm(model) is model
+    wrapped = [m for m in model.modules() if isinstance(m, SpectralNorm)]
+    assert [sn.layer for sn in wrapped] == weight_layers
+    assert isinstance(model[1].block, SpectralNorm) and isinstance(model[2].block[0], SpectralNorm)
+    assert isinstance(model[3][1], SpectralNorm) and isinstance(model[3][0], Identity)
+    assert isinstance(model[5][0][0], SpectralNorm)
+    apply_spectral_norm(model)
+    assert [m for m in model.modules() if isinstance(m, SpectralNorm)] == wrapped
+    assert [n for n, _, _ in model.parameters()][:4] == ["0.layer.W", "0.layer.b", "1.block.layer.W", "1.block.layer.b"]
+    x = backend.asarray(rng.standard_normal((4, 2)), dtype="float32")
+    y = model(x)
+    assert y.shape == (4, 7)
+    model.backward(np.ones_like(y))
+    assert model.pending() == 0
+    with pytest.raises(ValueError, match=r"use SpectralNorm\(layer\)"):
+        apply_spectral_norm(Dense(2, 2))
+    for container, name in ((Sequential(Tanh()), "1"), (Residual(Tanh()), "layer"), (Concat(Tanh()), "x")):
+        with pytest.raises(ValueError, match=f"has no sub-module.*{name!r}"):
+            container.set_child(name, Tanh())
 
 
 # -- against PyTorch ---------------------------------------------------------------------------------------

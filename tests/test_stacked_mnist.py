@@ -11,7 +11,7 @@ from minigan import backend, data
 from minigan.cli import main
 from minigan.data import DataSet
 from minigan.metrics import mode_figures, mode_ids
-from minigan.run import data_source, real_images, split_holdout
+from minigan.datasource import data_source, real_images, split_holdout
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 

@@ -119,7 +119,7 @@ def test_a_non_finite_loss_stops_training_and_changes_nothing(xp):
     vae = VAE(hidden=16)
     before = {k: backend.to_numpy(v).copy() for k, v in vae.decoder.state_dict().items()}
     x = backend.xp.full((4, 1, 8, 8), float("nan"), dtype=backend.default_dtype())
-    with pytest.raises(TrainingDiverged, match="the loss is nan"):
+    with pytest.raises(TrainingDiverged, match="the VAE's loss is nan"):
         vae.train_step(x)
     assert vae.step == 0
     assert all(np.array_equal(before[k], backend.to_numpy(v)) for k, v in vae.decoder.state_dict().items())

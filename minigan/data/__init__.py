@@ -2,16 +2,18 @@
 the PacGAN 2-D mixtures, the embedded 8x8 digits, MNIST and Fashion-MNIST.
 
 Importing this package reads no file; the digits are parsed on the first ``load_digits()``, the IDX
-files of MNIST / Fashion-MNIST on ``load_mnist()`` (downloaded, checksums verified, on request).
+files of MNIST / Fashion-MNIST on ``load_mnist()`` (downloaded, checksums verified, on request, by
+``fetch.py``, which every downloaded data set uses).
 """
 from . import sets  # noqa: F401  (registers the built-in data sets)
 from .digits import load_digits
+from .fetch import ChecksumError, DownloadError, cache_root, default_data_dir, fetch, verify
 from .idx import DataFileError, read_idx
-from .mnist import MNIST_SETS, DownloadError, default_data_dir, download, load_mnist, read_images_labels
+from .mnist import MNIST_SETS, download, load_mnist, read_images_labels
 from .registry import DATASETS, DataSet, get, names, register, unregister
 from .toy import grid_means, ring_means, sample_toy, toy_means, toy_std
 
 __all__ = ["DataSet", "DATASETS", "register", "unregister", "get", "names",
            "ring_means", "grid_means", "toy_means", "toy_std", "sample_toy", "load_digits",
            "MNIST_SETS", "load_mnist", "download", "default_data_dir", "read_images_labels", "read_idx",
-           "DataFileError", "DownloadError"]
+           "DataFileError", "DownloadError", "ChecksumError", "fetch", "verify", "cache_root"]

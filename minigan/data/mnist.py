@@ -2,7 +2,8 @@
 
 Each set is four files: training images (60,000 x 28 x 28), training labels, test images
 (10,000 x 28 x 28) and test labels. A file is looked for gzipped (its published name) or not (the
-name without ``.gz``), and is used only when its MD5 matches a published digest:
+name without ``.gz``), and is used only when its MD5 matches a published digest (checked, and
+downloaded, by ``fetch.py``):
 
 - a ``.gz`` file: the digest of the ``.gz`` that the mirrors serve, or else the digest of its
   decompressed content (the same data re-compressed, e.g. with another gzip header, is still genuine);
@@ -13,33 +14,17 @@ Han Xiao, Kashif Rasul and Roland Vollgraf, Zalando Research (MIT licence).
 """
 from __future__ import annotations
 
-import gzip
-import hashlib
-import http.client
-import os
-import sys
-import tempfile
-import urllib.request
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .fetch import DownloadError, fetch, verify  # noqa: F401  (DownloadError: what download raises)
+from .fetch import default_data_dir
 from .idx import DataFileError, read_idx
 
 MNIST_SETS = ("mnist", "fashion-mnist")
 SPLITS = ("train", "test", "all")
-TIMEOUT_S = 30
-_CHUNK = 1 << 16
-
-
-class DownloadError(FileNotFoundError):
-    """Every mirror failed to deliver a file with the published checksum.
-
-    A FileNotFoundError because that is what it means to the caller: the file is neither here nor to be
-    had, so code that reports a missing data file reports this too.
-    """
 
 
 @dataclass(frozen=True)
@@ -49,7 +34,6 @@ class IdxFile:
     md5: str         # MD5 of the .gz, as published (torchvision, the Fashion-MNIST README)
     raw_md5: str     # MD5 of the decompressed file
     shape: tuple     # the array it holds
-
 
 def _set(train_images, train_labels, test_images, test_labels) -> dict:
     """The four files of one set, keyed "train-images", "train-labels", "test-images", "test-labels"."""
@@ -90,64 +74,21 @@ def _files(name: str) -> dict:
     return FILES[name]
 
 
-def default_data_dir(name: str) -> Path:
-    """The cache folder of set ``name``: ``$MINIGAN_CACHE``, ``$XDG_CACHE_HOME/minigan`` or
-    ``~/.cache/minigan``, then ``/name``."""
-    _files(name)
-    if os.environ.get("MINIGAN_CACHE"):
-        root = Path(os.environ["MINIGAN_CACHE"])
-    elif os.environ.get("XDG_CACHE_HOME"):
-        root = Path(os.environ["XDG_CACHE_HOME"]) / "minigan"
-    else:
-        root = Path.home() / ".cache" / "minigan"
-    return root.expanduser() / name
+# ------------------------------------------------------------------------------------------ checksums
+
+_DELETE = "; delete it and pass --download to fetch a fresh copy"
 
 
-# ----------------------------------------------------------------------------------------- checksums
+def _verify(path: Path, entry: IdxFile) -> None:
+    """Raise ChecksumError (a DataFileError) unless the local file ``path`` holds ``entry``'s published content.
 
-def _md5(chunks) -> str:
-    digest = hashlib.md5()
-    for chunk in chunks:
-        digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _chunks(f):
-    return iter(lambda: f.read(_CHUNK), b"")
-
-
-def _md5_decompressed(path: Path) -> str | None:
-    """MD5 of the decompressed content of a gzip file, or None when it does not decompress."""
-    try:
-        with gzip.open(path, "rb") as f:
-            return _md5(_chunks(f))
-    except (OSError, EOFError, zlib.error):
-        return None
-
-
-def _verify(path: Path, entry: IdxFile, gzipped: bool, shown=None) -> None:
-    """Raise DataFileError unless ``path`` holds the published content of ``entry``.
-
-    ``shown`` names a download by its URL (its bytes are still in a temporary file, removed on failure);
-    a local file is named by its path, and the message says to delete it.
+    A ``.gz`` may be the published .gz or the same data in another gzip wrapper; an uncompressed file
+    must be the published decompressed file. The message says to delete it (a download would replace it).
     """
-    advice = "" if shown else "; delete it and pass --download to fetch a fresh copy"
-    with path.open("rb") as f:
-        digest = _md5(_chunks(f))
-    if not gzipped:
-        if digest != entry.raw_md5:
-            raise DataFileError(f"{shown or path}: checksum mismatch: expected md5 {entry.raw_md5} (the "
-                                f"published {entry.name}, decompressed), found {digest}{advice}")
-        return
-    if digest == entry.md5:
-        return
-    content = _md5_decompressed(path)
-    if content == entry.raw_md5:  # the same data in a different gzip wrapper
-        return
-    raise DataFileError(
-        f"{shown or path}: checksum mismatch: expected md5 {entry.md5} ({entry.size:,} bytes, as published) "
-        f"or {entry.raw_md5} once decompressed; found {digest} ({path.stat().st_size:,} bytes), "
-        f"{'and it does not decompress' if content is None else f'{content} once decompressed'}{advice}")
+    if path.name.endswith(".gz"):
+        verify(path, md5=entry.md5, decompressed_md5=entry.raw_md5, size=entry.size, advice=_DELETE)
+    else:
+        verify(path, md5=entry.raw_md5, advice=_DELETE)
 
 
 # ------------------------------------------------------------------------------------------ download
@@ -156,10 +97,10 @@ def download(name: str, file: str, dest_dir, mirrors=None, progress: bool = True
     """Download the published file ``file`` (e.g. "t10k-images-idx3-ubyte.gz") of set ``name`` into
     ``dest_dir`` and return its path.
 
-    Tries each base URL of ``mirrors`` (default ``MIRRORS[name]``) in turn. The bytes go to a temporary
-    file in ``dest_dir`` that is renamed into place only once its size and MD5 are right, so a failed or
-    interrupted download never leaves a file under the final name. Raises DownloadError listing every
-    mirror's failure when none delivers.
+    Tries each base URL of ``mirrors`` (default ``MIRRORS[name]``) in turn, through ``fetch.fetch``: the
+    file is kept only when it is the published .gz or the published data in another gzip wrapper, and
+    it lands under its final name only then. Raises DownloadError listing every mirror's failure when
+    none delivers.
     """
     entries = {e.name: e for e in _files(name).values()}
     if file not in entries:
@@ -167,45 +108,9 @@ def download(name: str, file: str, dest_dir, mirrors=None, progress: bool = True
     bases = MIRRORS[name] if mirrors is None else [mirrors] if isinstance(mirrors, str) else list(mirrors)
     if not bases:
         raise ValueError("download: no mirror given")
-    entry, dest_dir = entries[file], Path(dest_dir)
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    failures = []
-    for base in bases:
-        url = base.rstrip("/") + "/" + file
-        # Not storage.atomic_write: the finished temporary file must be read back (MD5) before the rename.
-        fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=f".{file}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                _fetch(url, out, entry.size, progress)
-                out.flush()
-                os.fsync(out.fileno())
-            _verify(Path(tmp), entry, gzipped=True, shown=url)
-            os.replace(tmp, dest_dir / file)
-            return dest_dir / file
-        except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError, timeouts, bad data
-            failures.append(f"{url}: {exc}")
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    raise DownloadError(f"could not download {name} {file} from any mirror: " + " | ".join(failures))  # one line
-
-
-def _fetch(url: str, out, expected_size: int, progress: bool) -> None:
-    """Stream ``url`` into the binary file ``out``, with a progress bar when stderr is a terminal."""
-    from tqdm import tqdm  # only downloads need it
-
-    with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
-        length = response.headers.get("Content-Length", "")
-        announced = int(length) if length.isdigit() else None
-        received = 0
-        with tqdm(total=announced or expected_size, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1],
-                  disable=not (progress and sys.stderr.isatty())) as bar:
-            for chunk in _chunks(response):
-                out.write(chunk)
-                received += len(chunk)
-                bar.update(len(chunk))
-    if announced is not None and received != announced:
-        raise DownloadError(f"truncated: the server announced {announced:,} bytes and sent {received:,}")
+    entry = entries[file]
+    return fetch([base.rstrip("/") + "/" + file for base in bases], Path(dest_dir) / file, md5=entry.md5,
+                 decompressed_md5=entry.raw_md5, size=entry.size, what=f"{name} {file}", progress=progress)
 
 
 # ------------------------------------------------------------------------------------------- loading
@@ -284,7 +189,7 @@ def load_mnist(name: str = "mnist", split: str = "train", data_dir=None, downloa
                                 f"{'it' if len(missing) == 1 else 'them'}, or --data-dir to read another folder")
     for key in (k for part in used for k in _keys(part)):
         if files[key].name not in downloaded:
-            _verify(found[key], files[key], gzipped=found[key].name.endswith(".gz"))
+            _verify(found[key], files[key])
 
     arrays = [read_images_labels(*(found[k] for k in _keys(part))) for part in used]
     images = np.concatenate([a[0] for a in arrays]) if len(arrays) > 1 else arrays[0][0]

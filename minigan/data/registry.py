@@ -5,6 +5,10 @@ An entry says what kind of data it is, the shape of one sample, how to get the d
 the default ``minigan.options`` declares). The built-in entries live in ``sets.py``; a user adds
 one with ``register(DataSet(...))``, and ``minigan train --dataset NAME`` then offers it.
 
+This package never imports ``minigan.options`` (which imports it, to list and look up data sets):
+that a set's defaults name real options is checked by ``options`` when a run's config is made, and
+for every registered set by tests/test_registries.py; ``DataSet`` checks only their shape.
+
 Two kinds:
   "points"  a 2-D Gaussian mixture: ``means`` (K, 2) and ``std`` describe it; batches are drawn
             fresh at every step, and the mixture protocol (modes, high quality, reverse KL)
@@ -41,12 +45,16 @@ class DataSet:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"data set {self.name!r}: kind {self.kind!r} is not one of {KINDS}")
-        from ..options import BY_NAME
-
-        unknown = sorted(set(self.defaults) - set(BY_NAME))
-        if unknown:
-            raise ValueError(f"data set {self.name!r}: its defaults name {unknown}, which are not options of "
-                             f"minigan train")
+        # Which names are options of minigan train is options.py's to say (it imports this package, so
+        # asking it here would be an import cycle): it refuses an unknown default when a run is made,
+        # and tests/test_registries.py checks every registered set's. Here: the shape of the names only.
+        if not isinstance(self.defaults, dict):
+            raise ValueError(f"data set {self.name!r}: its defaults must be a dict of option values, "
+                             f"got {type(self.defaults).__name__}")
+        bad = [k for k in self.defaults if not (isinstance(k, str) and k.isidentifier())]
+        if bad:
+            raise ValueError(f"data set {self.name!r}: its defaults name {bad[0]!r}, which is not an option "
+                             f"name (option names are config keys, with '_' where the flag has '-')")
         if "arch" not in self.defaults:
             raise ValueError(f"data set {self.name!r}: its defaults must name an 'arch' (the architecture "
                              f"that suits it)")

@@ -15,27 +15,28 @@ from __future__ import annotations
 
 from .communicator import Communicator
 from .parallel import DataParallel, GradientAverager, rank_generator, synchronise_batchnorm
-from .processes import silence_other_ranks, stop_every_rank
+from .processes import end_unjoined_job, launched_size, silence_other_ranks, stop_every_rank
 from .simulated import ThreadCommunicator, run_ranks
 
-__all__ = ["Communicator", "DataParallel", "GradientAverager", "ThreadCommunicator", "connect", "joined",
-           "rank_generator", "run_ranks", "silence_other_ranks", "stop_every_rank", "synchronise_batchnorm"]
+__all__ = ["Communicator", "DataParallel", "GradientAverager", "KINDS", "ThreadCommunicator", "connect", "end_unjoined_job",
+           "joined", "launched_size", "rank_generator", "run_ranks", "silence_other_ranks", "stop_every_rank", "synchronise_batchnorm"]
 
 
+KINDS = ("none", "mpi", "nccl")  # --distributed: one process, or the communicators of this package
 _joined = None  # the group this process joined: MPI starts once per process
 
 
 def connect(kind: str):
-    """The communicator of ``--distributed kind`` (options.DISTRIBUTED): "none" (one process), "mpi",
+    """The communicator of ``--distributed kind`` (``KINDS``): "none" (one process), "mpi",
     "nccl". The group of several is joined once; asking again for the same kind returns it.
     Raises OptionError (one line) where MPI cannot be loaded (nccl: CuPy's NCCL is loaded by
     ``use_own_gpu``, once the options are known to be right).
     """
     global _joined
-    from ..options import DISTRIBUTED, OptionError
+    from ..errors import OptionError
 
-    if kind not in DISTRIBUTED:
-        raise OptionError(f"--distributed {kind!r}: expected one of {', '.join(DISTRIBUTED)}")
+    if kind not in KINDS:
+        raise OptionError(f"--distributed {kind!r}: expected one of {', '.join(KINDS)}")
     if kind == "none":
         return Communicator()
     if _joined is not None and _joined.name == kind:

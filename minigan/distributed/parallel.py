@@ -1,4 +1,4 @@
-"""Data-parallel training of a GAN: P processes, one model each, kept identical.
+"""Data-parallel training of any model family: P processes, one model each, kept identical.
 
 Each rank draws its own real batch of B and its own noise, so together the P ranks see a batch
 of P x B. The loss of that global batch is the mean of the ranks' batch means (equal B), so its
@@ -22,7 +22,6 @@ import signal
 import numpy as np
 
 from .. import backend
-from ..layers import BatchNorm1d, BatchNorm2d
 
 
 def rank_generator(seed: int, rank: int) -> np.random.Generator:
@@ -36,9 +35,9 @@ def rank_generator(seed: int, rank: int) -> np.random.Generator:
 
 
 def synchronise_batchnorm(model, comm) -> int:
-    """Make every BatchNorm in ``model`` take its batch statistics over all ranks of ``comm``.
-    Returns how many BatchNorm layers it found."""
-    layers = [m for m in model.modules() if isinstance(m, (BatchNorm1d, BatchNorm2d))]
+    """Make every batch-dependent layer (BatchNorm) in ``model`` take its batch statistics over all
+    ranks of ``comm``. Returns how many such layers it found."""
+    layers = [m for m in model.modules() if m.batch_dependent]
     for layer in layers:
         layer.comm = comm
     return len(layers)
@@ -100,26 +99,28 @@ def _broadcast_texts(comm, texts: list) -> list:
 
 
 class DataParallel:
-    """The data-parallel side of one GAN training run, on the ranks of ``comm``.
+    """The data-parallel side of one training run of any model family, on the ranks of ``comm``.
 
+    trainer: an ``updater.Updater`` (named ``models``, ``rng``, ``average_gradients``, ``state_dict``).
     Construction (on every rank, after the models are built): each rank its own generator
-    (``rank_generator``), the GAN's gradients averaged after each backward, and with ``sync_bn``
+    (``rank_generator``), every model's gradients averaged after each backward, and with ``sync_bn``
     BatchNorm statistics over all ranks. With a group of one (``Communicator``) nothing changes.
     Every method is a collective: every rank calls it, at the same point of the run.
     """
 
-    def __init__(self, gan, comm, seed: int, sync_bn: bool = False):
-        self.gan, self.comm = gan, comm
+    def __init__(self, trainer, comm, seed: int, sync_bn: bool = False):
+        self.trainer = trainer
+        self.comm = comm
         self.writer = comm.rank == 0  # only rank 0 writes the run folder
         if comm.size > 1:
-            gan.rng = rank_generator(seed, comm.rank)
-            gan.average_gradients = GradientAverager(comm)
+            trainer.rng = rank_generator(seed, comm.rank)
+            trainer.average_gradients = GradientAverager(comm)
             if sync_bn:
-                synchronise_batchnorm(gan.G, comm)
-                synchronise_batchnorm(gan.D, comm)
+                for model in trainer.models.values():
+                    synchronise_batchnorm(model, comm)
 
     def start(self, checkpoint: dict | None = None, config: dict | None = None) -> None:
-        """Every rank takes rank 0's state: both models, both optimisers, G_ema, the step.
+        """Every rank takes rank 0's state: every model and optimiser, the step.
 
         checkpoint: on rank 0 of a resumed run, the arrays of the checkpoint it restored (others:
         None). Its ``rank_rng_states`` give each rank back the generator it had when it was saved.
@@ -130,8 +131,7 @@ class DataParallel:
             return
         if config is not None:
             self._check_same_options(config)
-        gan = self.gan
-        state = gan.state_dict()
+        state = self.trainer.state_dict()
         own_rng = state.pop("rng_state")
         # One buffer for everything: float64 holds float32 values and integer counters exactly.
         flat = np.concatenate([backend.to_numpy(v).astype(np.float64).ravel() for v in state.values()])
@@ -147,7 +147,7 @@ class DataParallel:
             start += value.size
         if self.comm.rank < len(saved):
             received["rng_state"] = saved[self.comm.rank]
-        gan.load_state_dict(received)
+        self.trainer.load_state_dict(received)
 
     def _check_same_options(self, config: dict) -> None:
         digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode("utf-8")).digest()
@@ -158,11 +158,11 @@ class DataParallel:
                              f"started with the same command line (mpiexec -n {self.comm.size} minigan train ...)")
 
     def checkpoint_arrays(self) -> dict:
-        """What a checkpoint holds beyond ``gan.state_dict()``: every rank's generator state
+        """What a checkpoint holds beyond ``trainer.state_dict()``: every rank's generator state
         (``rank_rng_states``, so that --resume continues each rank's stream). Empty for one rank."""
         if self.comm.size == 1:
             return {}
-        texts = _gather_texts(self.comm, json.dumps(self.gan.rng.bit_generator.state))
+        texts = _gather_texts(self.comm, json.dumps(self.trainer.rng.bit_generator.state))
         return {"rank_rng_states": np.array(texts)}
 
     def agreed_signal(self, signum):

@@ -43,3 +43,43 @@ def stop_every_rank(comm, report) -> None:
         sys.stderr.flush()
     time.sleep(FORWARD_SECONDS)
     comm.abort(status)
+
+
+# The variables an MPI launcher (MPICH's hydra, Open MPI, PMIx) gives each process it starts: their number.
+LAUNCHED_SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE")
+
+
+
+
+def launched_size() -> int:
+    """How many processes the MPI launcher that started this one started (1 when none did)."""
+    for name in LAUNCHED_SIZE_VARIABLES:
+        if os.environ.get(name, "").isdigit():
+            return int(os.environ[name])
+    return 1
+
+
+def end_unjoined_job(status: int, line: str | None = None) -> None:
+    """After a failure of this process BEFORE it joined the group (a usage error, an option refused
+    before MPI starts): where mpiexec started several processes, the others may already wait in MPI's
+    start-up for this one, for ever. Join the group, print ``line`` (if not printed already; a rank
+    other than 0 after ``GRACE_SECONDS``, so that an error every rank meets is said once), then end
+    every rank (MPI_Abort) with ``status``. Returns, doing nothing, outside mpiexec or where MPI cannot
+    be loaded (the others then fail to start too)."""
+    from . import joined
+
+    if launched_size() < 2 or joined().size > 1:  # (a joined rank ends the job with stop_every_rank)
+        return
+    from .mpi import MPIUnavailable, load_mpi
+
+    try:
+        MPI = load_mpi()
+    except MPIUnavailable:
+        return
+    if line is not None:
+        if MPI.COMM_WORLD.Get_rank():
+            time.sleep(GRACE_SECONDS)
+        print(line, file=sys.__stderr__)
+    sys.__stderr__.flush()
+    time.sleep(FORWARD_SECONDS)
+    MPI.COMM_WORLD.Abort(status)

@@ -20,20 +20,20 @@ class LeakyReLU(Module):
     def __init__(self, negative_slope: float = 0.2):
         super().__init__()
         self.negative_slope = negative_slope
-        self._positive = None
 
     def forward(self, x):
         xp = backend.get_array_module(x)
         a = x.dtype.type(self.negative_slope)
-        self._positive = x > 0
+        self.save_for_backward(x > 0)
         y = x * a
         return (xp.maximum if a <= 1 else xp.minimum)(x, y, out=y)
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
+        positive, = self.saved()
         if not input_grad:
             return None
         a = grad_out.dtype.type(self.negative_slope)
-        slope = self._positive.astype(grad_out.dtype)  # a + (1 - a) [x > 0], built in place
+        slope = positive.astype(grad_out.dtype)  # a + (1 - a) [x > 0], built in place
         slope *= 1 - a
         slope += a
         slope *= grad_out
@@ -46,35 +46,30 @@ class LeakyReLU(Module):
 class ReLU(Module):
     """y = max(x, 0).    dy/dx = 1 if x > 0 else 0.    Shapes: any -> same."""
 
-    def __init__(self):
-        super().__init__()
-        self._positive = None
-
     def forward(self, x):
-        self._positive = x > 0
+        self.save_for_backward(x > 0)
         return backend.get_array_module(x).maximum(x, 0)
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
+        positive, = self.saved()
         if not input_grad:
             return None
-        return grad_out * self._positive
+        return grad_out * positive
 
 
 class Tanh(Module):
     """y = tanh(x).    dy/dx = 1 - y^2 (written with y, so backward needs no x).    Shapes: any -> same."""
 
-    def __init__(self):
-        super().__init__()
-        self._y = None
-
     def forward(self, x):
-        self._y = backend.get_array_module(x).tanh(x)
-        return self._y
+        y = backend.get_array_module(x).tanh(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
+        y, = self.saved()
         if not input_grad:
             return None
-        return grad_out * (1 - self._y * self._y)
+        return grad_out * (1 - y * y)
 
 
 def sigmoid(x):
@@ -91,18 +86,16 @@ def sigmoid(x):
 class Sigmoid(Module):
     """y = 1 / (1 + exp(-x)), stable for any x.    dy/dx = y (1 - y).    Shapes: any -> same."""
 
-    def __init__(self):
-        super().__init__()
-        self._y = None
-
     def forward(self, x):
-        self._y = sigmoid(x)
-        return self._y
+        y = sigmoid(x)
+        self.save_for_backward(y)
+        return y
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
+        y, = self.saved()
         if not input_grad:
             return None
-        return grad_out * self._y * (1 - self._y)
+        return grad_out * y * (1 - y)
 
 
 class Scale(Module):
@@ -117,9 +110,11 @@ class Scale(Module):
         self.factor = float(factor)
 
     def forward(self, x):
+        self.save_for_backward()  # nothing to keep, but a backward must still match a forward
         return x * x.dtype.type(self.factor)
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
+        self.saved()
         if not input_grad:
             return None
         return grad_out * grad_out.dtype.type(self.factor)

@@ -17,36 +17,110 @@ Each backward call says what its caller needs, so that no layer computes what no
   param_grads=False  add no parameter gradient here or anywhere below (the generator step's D:
                      G needs D's dL/dx, not D's dL/dW)
 A container works out from these what each sub-module must return (``grads_needed``).
+
+What a backward needs from its forward (the input, a mask, the normalised values) the forward saves with
+``self.save_for_backward(...)`` and the backward takes back with ``self.saved()``. The saves are a stack
+per module, not one slot: a module may run several times before its backward (a CycleGAN generator runs on
+the real images and again inside the cycle, y = G(x1) + G(G(x2))). Reverse mode calls the backwards in
+the reverse order of the forwards, so each backward pops the most recent save and every application gets
+the gradient of its own forward. A backward that has nothing to compute, (None, input_grad=False,
+param_grads=False), still pops: a container hands it to the sub-modules it would otherwise skip, so no
+save is left behind. Forwards that will never be back-propagated (sampling, evaluation, the numerical
+side of a gradient check) run under ``no_grad()`` and save nothing; ``pending()`` counts what waits.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from .. import backend
+
+_recording = True  # False inside no_grad(): forwards save nothing
+
+
+@contextmanager
+def no_grad():
+    """Forwards inside the block save nothing for a backward (and so keep no arrays alive).
+
+    For forwards that are never back-propagated: sampling, evaluation, the numerical side of a gradient
+    check. A backward of such a forward raises RuntimeError. Nests; the previous setting comes back on
+    exit, also after an exception.
+    """
+    global _recording
+    previous, _recording = _recording, False
+    try:
+        yield
+    finally:
+        _recording = previous
+
+
+@contextmanager
+def eval_mode(*modules):
+    """Put ``modules`` in evaluation mode for the block; on exit every module and sub-module gets back
+    the ``training`` flag it had (mixed modes included), also after an exception."""
+    previous = [(m, m.training) for module in modules for m in module.modules()]
+    for module in modules:
+        module.eval()
+    try:
+        yield
+    finally:
+        for m, training in previous:
+            m.training = training
 
 
 class Module:
     """Base class: subclasses implement ``forward(x)`` and
-    ``backward(grad_out, input_grad=True, param_grads=True) -> grad_in`` (or None)."""
+    ``backward(grad_out, input_grad=True, param_grads=True) -> grad_in`` (or None).
+
+    Capabilities, as class attributes, so that code asks the layer instead of listing classes:
+      has_weight_matrix  params["W"] is the weight of a linear map, its axis ``weight_out_axis`` indexing
+                         the output features (Dense, Conv2d, ConvTranspose2d): SpectralNorm can wrap it
+      batch_dependent    in training mode one sample's output depends on the rest of the batch
+                         (BatchNorm): a per-sample penalty (R1) cannot use it, a batch of one cannot feed it
+    """
+
+    has_weight_matrix: bool = False
+    batch_dependent: bool = False
 
     def __init__(self):
         self.params: dict = {}
         self.grads: dict = {}
         self.buffers: dict = {}
         self.training = True
+        self._saved: list = []  # one tuple per recorded forward still waiting for its backward
 
     # -- the two passes ---------------------------------------------------
     def forward(self, x):
         raise NotImplementedError
 
     def backward(self, grad_out, input_grad: bool = True, param_grads: bool = True):
-        """dL/dx from grad_out = dL/dy of the last forward; ADDS dL/dparam into ``grads``.
+        """dL/dx from grad_out = dL/dy of the most recent forward not yet back-propagated (its save is
+        popped); ADDS dL/dparam into ``grads``.
 
         input_grad: False when the caller does not read the result: return None, skip computing it.
         param_grads: False to accumulate no parameter gradient in this module or below it.
+        Both False (grad_out may then be None): compute nothing, only pop the save, here and below.
         """
         raise NotImplementedError
 
     def __call__(self, x):
         return self.forward(x)
+
+    # -- what the backward needs from its forward ------------------------------
+    def save_for_backward(self, *values) -> None:
+        """Push what this forward's backward will need (arrays or plain values); nothing under no_grad()."""
+        if _recording:
+            self._saved.append(values)
+
+    def saved(self) -> tuple:
+        """Pop the values the most recent recorded forward saved (the backwards come in reverse order)."""
+        if not self._saved:
+            raise RuntimeError(f"backward called without a forward to match: {self!r} has no saved forward "
+                               "(one backward per forward; a forward under no_grad() saves nothing)")
+        return self._saved.pop()
+
+    def pending(self) -> int:
+        """How many applications of this module and of the modules below it still wait for their backward."""
+        return sum(len(m._saved) for m in self.modules())
 
     # -- parameters -------------------------------------------------------
     def add_param(self, name: str, value) -> None:
@@ -57,6 +131,18 @@ class Module:
     def children(self):
         """Yield ``(name, module)`` for each direct sub-module (none for a plain layer)."""
         return iter(())
+
+    def set_child(self, name: str, module: "Module") -> None:
+        """Put ``module`` in the place of the direct sub-module ``name`` (as ``children()`` names it).
+
+        This default sets the attribute of that name (Residual's "block"); a container keeping its
+        sub-modules in a list overrides it.
+        """
+        children = dict(self.children())
+        if name not in children or getattr(self, name, None) is not children[name]:
+            raise ValueError(f"{type(self).__name__} has no sub-module attribute {name!r} (a container that keeps "
+                             "its sub-modules elsewhere overrides set_child)")
+        setattr(self, name, module)
 
     def modules(self):
         """Yield this module and every module below it, depth first."""
@@ -191,8 +277,8 @@ class Sequential(Module):
     Shapes: whatever the first layer takes in, whatever the last gives out.
     Backward: the chain rule, dL/dx = J_1^T (J_2^T (... J_n^T dL/dy)), each layer asked only for
     what is read (``grads_needed``): a layer returns its input gradient iff the caller asked for
-    dL/dx, or param_grads is on and a layer before it has parameters; the loop stops at the first
-    layer (from the end) below which nothing needs anything.
+    dL/dx, or param_grads is on and a layer before it has parameters; below the first layer (from the
+    end) under which nothing needs anything, each layer only pops its save (backward(None, False, False)).
     """
 
     def __init__(self, *layers: Module):
@@ -201,6 +287,11 @@ class Sequential(Module):
 
     def children(self):
         return ((str(i), layer) for i, layer in enumerate(self.layers))
+
+    def set_child(self, name: str, module: Module) -> None:
+        if name not in dict(self.children()):
+            raise ValueError(f"Sequential has no sub-module {name!r}")
+        self.layers[int(name)] = module
 
     def __getitem__(self, i):
         return self.layers[i]
@@ -216,9 +307,10 @@ class Sequential(Module):
     def backward(self, grad_out, input_grad: bool = True, param_grads: bool = True):
         needed = grads_needed(self.layers, input_grad, param_grads)
         for i in reversed(range(len(self.layers))):
-            if not needed[i + 1]:  # layers 0..i have no parameter gradient to add, nobody reads dL/dx
-                return None
-            grad_out = self.layers[i].backward(grad_out, input_grad=needed[i], param_grads=param_grads)
+            # not needed[i + 1]: layers 0..i have no parameter gradient to add and nobody reads dL/dx;
+            # grad_out is then None and each of them only pops its save
+            grad_out = self.layers[i].backward(grad_out, input_grad=needed[i],
+                                               param_grads=param_grads and needed[i + 1])
         return grad_out if input_grad else None
 
     def __repr__(self) -> str:

@@ -21,9 +21,11 @@ class Identity(Module):
     """y = x, any shape.    Backward: dL/dx = dL/dy."""
 
     def forward(self, x):
+        self.save_for_backward()  # nothing to keep, but a backward must still match a forward
         return x
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
+        self.saved()
         return grad_out if input_grad else None
 
 
@@ -50,7 +52,9 @@ class Residual(Module):
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
         if not (input_grad or (param_grads and self.block.has_params())):
-            return None  # nobody reads dL/dx and the block has no parameter gradient to add
+            # nobody reads dL/dx and the block has no parameter gradient to add: it only pops its saves
+            self.block.backward(None, input_grad=False, param_grads=False)
+            return None
         grad_block = self.block.backward(grad_out, input_grad=input_grad, param_grads=param_grads)
         return grad_out + grad_block if input_grad else None
 
@@ -64,7 +68,7 @@ class Concat(Module):
     Shapes: the branches' outputs must agree on every axis but ``axis`` (default 1, the channels
     of (N, C, H, W) or the features of (N, F)); y's size there is the sum of theirs.
     Backward: split dL/dy along ``axis`` into the branches' slices, send each slice back through
-    its branch, and add the input gradients they return.
+    its branch (the last branch first), and add the input gradients they return.
     Parameters are the branches', named "<index>.<name>" as in Sequential.
     """
 
@@ -76,10 +80,14 @@ class Concat(Module):
             raise ValueError("Concat(): axis 0 is the batch; expected axis >= 1")
         self.branches = list(branches)
         self.axis = axis
-        self._sizes = None
 
     def children(self):
         return ((str(i), b) for i, b in enumerate(self.branches))
+
+    def set_child(self, name: str, module: Module) -> None:
+        if name not in dict(self.children()):
+            raise ValueError(f"Concat has no sub-module {name!r}")
+        self.branches[int(name)] = module
 
     def __getitem__(self, i):
         return self.branches[i]
@@ -93,23 +101,27 @@ class Concat(Module):
                                               for a in range(first.ndim) if a != axis):
                 raise ValueError(f"{self!r}: branch {i} gave {tuple(out.shape)}, expected "
                                  f"{tuple(first.shape)} on every axis but {self.axis}")
-        self._sizes = [out.shape[axis] for out in outs]
+        self.save_for_backward([out.shape[axis] for out in outs])  # where dL/dy splits
         return backend.get_array_module(first).concatenate(outs, axis=axis)
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
-        xp = backend.get_array_module(grad_out)
-        axis = self.axis % grad_out.ndim
-        grad_in = None
-        start = 0
-        for branch, size in zip(self.branches, self._sizes):
-            index = [slice(None)] * grad_out.ndim
-            index[axis] = slice(start, start + size)
-            start += size
+        sizes, = self.saved()
+        grads = [None] * len(self.branches)
+        # Last branch first: a module sitting in two branches then pops its saves in reverse order.
+        for i in reversed(range(len(self.branches))):
+            branch = self.branches[i]
             if not (input_grad or (param_grads and branch.has_params())):
-                continue  # nobody reads this branch's gradients
-            g = branch.backward(xp.ascontiguousarray(grad_out[tuple(index)]), input_grad=input_grad, param_grads=param_grads)
-            if input_grad:
-                grad_in = g if grad_in is None else grad_in + g
+                branch.backward(None, input_grad=False, param_grads=False)  # nobody reads its gradients
+                continue
+            index = [slice(None)] * grad_out.ndim
+            index[self.axis % grad_out.ndim] = slice(sum(sizes[:i]), sum(sizes[:i + 1]))
+            part = backend.get_array_module(grad_out).ascontiguousarray(grad_out[tuple(index)])
+            grads[i] = branch.backward(part, input_grad=input_grad, param_grads=param_grads)
+        if not input_grad:
+            return None
+        grad_in = grads[0]
+        for g in grads[1:]:  # added in branch order
+            grad_in = grad_in + g
         return grad_in
 
     def __repr__(self) -> str:

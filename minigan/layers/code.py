@@ -67,9 +67,11 @@ class CategoricalCode(Module):
     def forward(self, z):
         self.check_input(z, 2, {})
         xp = backend.get_array_module(z)
+        self.save_for_backward()  # nothing to keep, but a backward must still match a forward
         return xp.concatenate([self.one_hot(self.category(z), z.dtype), self.scaled_noise(z)], axis=1)
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
+        self.saved()
         if not input_grad:
             return None
         return self.input_grad(grad_out[:, self.categories:])
@@ -98,23 +100,23 @@ class CodedDense(Dense):
         self.code = CategoricalCode(categories, noise_scale)
         self.z_dim = z_dim
         super().__init__(categories + z_dim - 1, out_features)
-        self._category = self._u = None
 
     def forward(self, z):
         self.check_input(z, 2, {1: self.z_dim})
         K, W = self.code.categories, self.params["W"]
-        self._category = self.code.category(z)
-        self._u = self.code.scaled_noise(z)
-        y = W[self._category]  # a new array (advanced indexing copies), safe to add into
-        y += self._u @ W[K:]
+        category, u = self.code.category(z), self.code.scaled_noise(z)
+        self.save_for_backward(category, u)
+        y = W[category]  # a new array (advanced indexing copies), safe to add into
+        y += u @ W[K:]
         y += self.params["b"]
         return y
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
+        category, u = self.saved()
         K, W = self.code.categories, self.params["W"]
         if param_grads:
-            self.grads["W"][:K] += self.code.one_hot(self._category, grad_out.dtype).T @ grad_out
-            self.grads["W"][K:] += self._u.T @ grad_out
+            self.grads["W"][:K] += self.code.one_hot(category, grad_out.dtype).T @ grad_out
+            self.grads["W"][K:] += u.T @ grad_out
             self.grads["b"] += grad_out.sum(axis=0)
         if not input_grad:
             return None

@@ -24,6 +24,9 @@ class Conv2d(Module):
       dL/db = sum of G over n, y, x
     """
 
+    has_weight_matrix = True
+    weight_out_axis = 0  # W (out, in, k, k)
+
     def __init__(self, in_ch: int, out_ch: int, kernel_size: int, stride: int = 1, padding: int = 0,
                  bias: bool = True):
         super().__init__()
@@ -33,27 +36,27 @@ class Conv2d(Module):
         self.add_param("W", fan_in_uniform((out_ch, in_ch, kernel_size, kernel_size), fan_in))
         if bias:
             self.add_param("b", fan_in_uniform((out_ch,), fan_in))
-        self._x_shape = self._cols = None
 
     def forward(self, x):
         self.check_input(x, 4, {1: self.in_ch})
         if min(x.shape[2:]) + 2 * self.padding < self.k:
             raise ValueError(f"{self!r}: input {tuple(x.shape)} is smaller than the kernel "
                              f"({self.k}) even with padding {self.padding}")
-        y, self._cols = conv2d_forward(x, self.params["W"], self.stride, self.padding)
-        self._x_shape = x.shape
+        y, cols = conv2d_forward(x, self.params["W"], self.stride, self.padding)
+        self.save_for_backward(cols, x.shape)  # im2col(x) for dL/dW, the shape for dL/dx
         if "b" in self.params:
             y += self.params["b"].reshape(1, -1, 1, 1)
         return y
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
+        cols, x_shape = self.saved()
         if param_grads:
-            self.grads["W"] += conv2d_backward_weight(grad_out, self._cols)
+            self.grads["W"] += conv2d_backward_weight(grad_out, cols)
             if "b" in self.params:
                 self.grads["b"] += grad_out.sum(axis=(0, 2, 3))
         if not input_grad:
             return None
-        return conv2d_backward_input(grad_out, self.params["W"], self._x_shape, self.stride, self.padding)
+        return conv2d_backward_input(grad_out, self.params["W"], x_shape, self.stride, self.padding)
 
     def __repr__(self) -> str:
         return (f"Conv2d({self.in_ch}, {self.out_ch}, kernel_size={self.k}, stride={self.stride}, "
@@ -77,6 +80,9 @@ class ConvTranspose2d(Module):
       dL/db = sum of G over n, y, x
     """
 
+    has_weight_matrix = True
+    weight_out_axis = 1  # W (in, out, k, k)
+
     def __init__(self, in_ch: int, out_ch: int, kernel_size: int, stride: int = 1, padding: int = 0,
                  output_padding: int = 0, bias: bool = True):
         super().__init__()
@@ -90,7 +96,6 @@ class ConvTranspose2d(Module):
         self.add_param("W", fan_in_uniform((in_ch, out_ch, kernel_size, kernel_size), fan_in))
         if bias:
             self.add_param("b", fan_in_uniform((out_ch,), fan_in))
-        self._x = None
 
     def output_size(self, size: int) -> int:
         return (size - 1) * self.stride - 2 * self.padding + self.k + self.output_padding
@@ -101,18 +106,19 @@ class ConvTranspose2d(Module):
         Ho, Wo = self.output_size(H), self.output_size(W)
         if Ho < 1 or Wo < 1:
             raise ValueError(f"{self!r}: input {tuple(x.shape)} gives an empty output ({Ho} x {Wo})")
-        self._x = x
+        self.save_for_backward(x)  # dL/dW needs x
         y = conv2d_backward_input(x, self.params["W"], (N, self.out_ch, Ho, Wo), self.stride, self.padding)
         if "b" in self.params:
             y += self.params["b"].reshape(1, -1, 1, 1)
         return y
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
+        x, = self.saved()
         if not (input_grad or param_grads):
             return None
         cols = im2col(grad_out, self.k, self.k, self.stride, self.padding)  # read by both products
         if param_grads:
-            self.grads["W"] += conv2d_backward_weight(self._x, cols)
+            self.grads["W"] += conv2d_backward_weight(x, cols)
             if "b" in self.params:
                 self.grads["b"] += grad_out.sum(axis=(0, 2, 3))
         if not input_grad:

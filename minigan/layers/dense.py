@@ -17,26 +17,29 @@ class Dense(Module):
     backward(G, input_grad=False) skips dL/dx and returns None; param_grads=False skips dL/dW, dL/db.
     """
 
+    has_weight_matrix = True
+    weight_out_axis = 1  # W (in, out)
+
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         self.add_param("W", fan_in_uniform((in_features, out_features), in_features))
         if bias:
             self.add_param("b", fan_in_uniform((out_features,), in_features))
-        self._x = None
 
     def forward(self, x):
         self.check_input(x, 2, {1: self.in_features})
-        self._x = x
+        self.save_for_backward(x)  # dL/dW needs x
         y = x @ self.params["W"]
         if "b" in self.params:
             y += self.params["b"]
         return y
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
+        x, = self.saved()
         W = self.params["W"]
         if param_grads:
-            self.grads["W"] += self._x.T @ grad_out
+            self.grads["W"] += x.T @ grad_out
             if "b" in self.params:
                 self.grads["b"] += grad_out.sum(axis=0)
         if not input_grad:

@@ -38,6 +38,7 @@ from .base import Module
 
 class _BatchNorm(Module):
     ndim = None  # input dims: 2 for BatchNorm1d, 4 for BatchNorm2d
+    batch_dependent = True
 
     def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5):
         super().__init__()
@@ -48,7 +49,6 @@ class _BatchNorm(Module):
         self.buffers["running_mean"] = xp.zeros(num_features, dtype=dt)
         self.buffers["running_var"] = xp.ones(num_features, dtype=dt)
         self.comm = None  # a communicator: statistics over all its ranks' batches (see the module)
-        self._cache = None
 
     @property
     def _axes(self):
@@ -105,14 +105,15 @@ class _BatchNorm(Module):
             var = self.buffers["running_var"]
         inv_std = 1 / xp.sqrt(var + x.dtype.type(self.eps))
         x_hat = centred * self._per_channel(inv_std)
-        self._cache = (x_hat, inv_std, m)
+        # the mode too: the backward differentiates what this forward computed, whatever the mode is by then
+        self.save_for_backward(x_hat, inv_std, m, self.training)
         y = x_hat * self._per_channel(self.params["gamma"])
         y += self._per_channel(self.params["beta"])
         return y
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
-        x_hat, inv_std, m = self._cache
-        if param_grads or (input_grad and self.training):  # the two sums: dL/dbeta, dL/dgamma
+        x_hat, inv_std, m, training = self.saved()
+        if param_grads or (input_grad and training):  # the two sums: dL/dbeta, dL/dgamma
             dbeta = grad_out.sum(axis=self._axes)
             dgamma = (grad_out * x_hat).sum(axis=self._axes)
         if param_grads:
@@ -122,7 +123,7 @@ class _BatchNorm(Module):
             return None
         scale = self.params["gamma"] * inv_std  # (C,)
         grad_in = grad_out * self._per_channel(scale)
-        if self.training:
+        if training:
             if self.comm is not None:  # the two sums over all ranks (this rank's own went into grads)
                 sums = self.comm.allreduce_mean(backend.get_array_module(dbeta).concatenate([dbeta, dgamma]))
                 sums *= self.comm.size

@@ -15,23 +15,20 @@ class Flatten(Module):
     gradient of two different memory orders are several times slower than one copy here.
     """
 
-    def __init__(self):
-        super().__init__()
-        self._x = None
-
     def forward(self, x):
         if x.ndim < 2:
             raise ValueError(f"Flatten(): expected input of shape (N, ...) with at least 2 dims, got {tuple(x.shape)}")
-        self._x = x
+        self.save_for_backward(x)  # its shape and memory order
         return x.reshape(x.shape[0], -1)
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
+        x, = self.saved()
         if not input_grad:
             return None
-        grad = grad_out.reshape(self._x.shape)
-        if self._x.flags.c_contiguous:
+        grad = grad_out.reshape(x.shape)
+        if x.flags.c_contiguous:
             return grad
-        grad_in = backend.get_array_module(grad).empty_like(self._x)  # same memory order as the input
+        grad_in = backend.get_array_module(grad).empty_like(x)  # same memory order as the input
         grad_in[...] = grad
         return grad_in
 
@@ -45,19 +42,19 @@ class Reshape(Module):
     def __init__(self, *shape: int):
         super().__init__()
         self.shape = tuple(int(s) for s in shape)
-        self._in_shape = None
 
     def forward(self, x):
         if x.ndim < 1 or math.prod(x.shape[1:]) != math.prod(self.shape):
             raise ValueError(f"{self!r}: expected input of shape (N, ...) holding {math.prod(self.shape)} "
                              f"values per item, got {tuple(x.shape)}")
-        self._in_shape = x.shape
+        self.save_for_backward(x.shape)
         return x.reshape((x.shape[0],) + self.shape)
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
+        in_shape, = self.saved()
         if not input_grad:
             return None
-        return grad_out.reshape(self._in_shape)
+        return grad_out.reshape(in_shape)
 
     def __repr__(self) -> str:
         return f"Reshape{self.shape}"

@@ -12,10 +12,6 @@ from contextlib import contextmanager
 
 from .. import backend
 from .base import Module
-from .conv import Conv2d, ConvTranspose2d
-from .dense import Dense
-
-ACCEPTED = (Dense, Conv2d, ConvTranspose2d)
 
 
 def _normalise(a, eps: float):
@@ -27,13 +23,15 @@ def _normalise(a, eps: float):
 class SpectralNorm(Module):
     """``layer`` run with W_sn = W / sigma(W); exactly ``torch.nn.utils.spectral_norm``.
 
-    layer: a Dense, Conv2d or ConvTranspose2d (or a subclass keeping their W layout). Its ``W`` and ``b``
+    layer: a layer with a weight matrix (``has_weight_matrix``: Dense, Conv2d, ConvTranspose2d; its
+    ``weight_out_axis`` says which axis of W indexes the output features). Its ``W`` and ``b``
     stay its own trainable parameters, so the dotted names end in ``.W``, ``.b`` ("layer.W" here,
     "0.layer.W" inside a Sequential); the optimiser updates W itself, never W_sn. This module owns one
     buffer, ``u`` (out,), saved and loaded with the state_dict.
 
     Shapes: those of the wrapped layer. The weight as a matrix whose ROWS are the output features,
-    Wm (out, m), the same rows torch takes (its ``dim``: 0, and 1 for ConvTranspose):
+    Wm (out, m), the same rows torch takes (its ``dim``: 0, and 1 for ConvTranspose), that is W with
+    its axis ``weight_out_axis`` moved to the front, the rest flattened:
         Dense            W (in, out)           Wm = W.T                                      m = in
         Conv2d           W (out, in, k, k)     Wm = W.reshape(out, -1)                       m = in k k
         ConvTranspose2d  W (in, out, k, k)     Wm = W.transpose(1, 0, 2, 3).reshape(out, -1) m = in k k
@@ -62,14 +60,19 @@ class SpectralNorm(Module):
     central-difference check in train mode needs u converged (then each forward's iteration leaves u
     where it is), or u held fixed; tests/test_spectral_norm.py does both.
 
+    Each forward saves (u, v, sigma, W_sn) for its backward, so that a layer applied twice (u moving in
+    between) back-propagates each application with its own; the last forward's are also kept, for a
+    reader only, as ``u``, ``v``, ``sigma`` (a 0-d array) and ``weight_sn``.
+
     backward(G, input_grad=False) returns None without computing dL/dx; param_grads=False adds
     nothing to W's or b's gradient.
     """
 
     def __init__(self, layer: Module, n_power_iterations: int = 1, eps: float = 1e-12):
         super().__init__()
-        if not isinstance(layer, ACCEPTED):
-            raise ValueError(f"SpectralNorm wraps a Dense, Conv2d or ConvTranspose2d layer, got {layer!r}")
+        if not layer.has_weight_matrix:
+            raise ValueError(f"SpectralNorm wraps a layer with a weight matrix (Dense, Conv2d or ConvTranspose2d), "
+                             f"got {layer!r}")
         if int(n_power_iterations) != n_power_iterations or n_power_iterations < 1:
             raise ValueError(f"SpectralNorm: n_power_iterations must be an integer >= 1, got {n_power_iterations!r}")
         if not eps > 0:
@@ -78,13 +81,9 @@ class SpectralNorm(Module):
         self.n_power_iterations, self.eps = int(n_power_iterations), float(eps)
         W = layer.params["W"]
         xp = backend.get_array_module(W)
-        out = W.shape[1] if isinstance(layer, (Dense, ConvTranspose2d)) else W.shape[0]
-        u = xp.asarray(backend.host_rng().standard_normal(out), dtype=W.dtype)
+        u = xp.asarray(backend.host_rng().standard_normal(W.shape[layer.weight_out_axis]), dtype=W.dtype)
         self.buffers["u"] = _normalise(u, self.eps)
-        # Of the last forward, for the backward (and for a curious reader): u and v as used there,
-        # sigma (a 0-d array) and W_sn = W / sigma.
-        self._u = self._v = None
-        self.sigma = self.weight_sn = None
+        self.u = self.v = self.sigma = self.weight_sn = None  # of the last forward, for a reader
 
     def children(self):
         return iter((("layer", self.layer),))
@@ -93,19 +92,14 @@ class SpectralNorm(Module):
     def weight_matrix(self, W=None):
         """Wm (out, m) of W (the wrapped layer's W by default): see the class docstring."""
         W = self.layer.params["W"] if W is None else W
-        if isinstance(self.layer, Dense):
-            return W.T
-        if isinstance(self.layer, ConvTranspose2d):
-            return W.transpose(1, 0, 2, 3).reshape(W.shape[1], -1)
-        return W.reshape(W.shape[0], -1)
+        axis = self.layer.weight_out_axis
+        return backend.get_array_module(W).moveaxis(W, axis, 0).reshape(W.shape[axis], -1)
 
     def _from_matrix(self, M, shape):
         """The inverse of weight_matrix: an (out, m) matrix back to W's layout ``shape``."""
-        if isinstance(self.layer, Dense):
-            return M.T
-        if isinstance(self.layer, ConvTranspose2d):
-            return M.reshape(shape[1], shape[0], *shape[2:]).transpose(1, 0, 2, 3)
-        return M.reshape(shape)
+        axis = self.layer.weight_out_axis
+        rest = shape[:axis] + shape[axis + 1:]
+        return backend.get_array_module(M).moveaxis(M.reshape(shape[axis], *rest), 0, axis)
 
     # -- running the wrapped layer with W_sn ---------------------------------------------------------
     @contextmanager
@@ -113,7 +107,7 @@ class SpectralNorm(Module):
         """Let the wrapped layer see W_sn (and, for the backward, a fresh gradient array) for one call.
 
         Why a swap of dict entries: the wrapped layer's own forward and backward (its input checks, its
-        caches, its conv code) run unchanged, with no copy of the layer to keep in step. Why it is safe:
+        saves, its conv code) run unchanged, with no copy of the layer to keep in step. Why it is safe:
         the entries are put back in ``finally``, so after every call, raising or not, params["W"] and
         grads["W"] are again the very arrays the optimiser holds references to (it updates them in
         place); W_sn is never a parameter between calls, and no W is ever overwritten.
@@ -143,14 +137,15 @@ class SpectralNorm(Module):
             u = u.copy()                 # the backward must see this u even if a train forward moves the buffer
         sigma = u @ (Wm @ v)             # 0-d array: stays on the device, no host round trip
         W_sn = W / sigma
-        self._u, self._v, self.sigma, self.weight_sn = u, v, sigma, W_sn
+        self.save_for_backward(u, v, sigma, W_sn)
+        self.u, self.v, self.sigma, self.weight_sn = u, v, sigma, W_sn
         with self._with_weight(W_sn):
             return self.layer.forward(x)
 
     def backward(self, grad_out, input_grad=True, param_grads=True):
+        u, v, sigma, W_sn = self.saved()
         if not (input_grad or param_grads):
-            return None
-        W_sn = self.weight_sn
+            return self.layer.backward(None, input_grad=False, param_grads=False)  # it only pops its save
         xp = backend.get_array_module(W_sn)
         # The wrapped layer ADDS its weight gradient into grads["W"]; give it a zeroed array, so that what
         # it adds is G = dL/dW_sn of this call alone, which is then turned into dL/dW. Its bias gradient
@@ -159,9 +154,26 @@ class SpectralNorm(Module):
         with self._with_weight(W_sn, G):
             grad_in = self.layer.backward(grad_out, input_grad=input_grad, param_grads=param_grads)
         if param_grads:
-            uvT = self._from_matrix(xp.outer(self._u, self._v), W_sn.shape)
-            self.layer.grads["W"] += (G - (G * W_sn).sum() * uvT) / self.sigma
+            uvT = self._from_matrix(xp.outer(u, v), W_sn.shape)
+            self.layer.grads["W"] += (G - (G * W_sn).sum() * uvT) / sigma
         return grad_in if input_grad else None
 
     def __repr__(self) -> str:
         return f"SpectralNorm({self.layer!r}, n_power_iterations={self.n_power_iterations}, eps={self.eps:g})"
+
+
+def apply_spectral_norm(module: Module) -> Module:
+    """Wrap every layer with a weight matrix (``has_weight_matrix``) inside ``module`` in ``SpectralNorm``, in
+    place, through every container (any module with ``children()``: Sequential, Residual, Concat, ...);
+    returns ``module``. Layers already wrapped are left as they are. Each weight layer is then divided by its
+    largest singular value at every training forward, so D is 1-Lipschitz layer by layer."""
+    if module.has_weight_matrix:
+        raise ValueError(f"apply_spectral_norm wraps the layers inside a container, got the layer {module!r} "
+                         "itself: use SpectralNorm(layer)")
+    for parent in list(module.modules()):  # listed first: the wrappers put in below are not visited
+        if isinstance(parent, SpectralNorm):
+            continue
+        for name, child in list(parent.children()):
+            if child.has_weight_matrix:
+                parent.set_child(name, SpectralNorm(child))
+    return module

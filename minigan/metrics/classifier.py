@@ -18,7 +18,6 @@ Training: softmax cross-entropy, Adam(lr, betas (0.9, 0.999)), 10 % of the data 
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
@@ -30,7 +29,7 @@ import numpy as np
 
 from .. import backend
 from ..storage import CheckpointError, load_arrays, save_arrays, write_json
-from ..layers import BatchNorm2d, Conv2d, Dense, Flatten, LeakyReLU, Sequential
+from ..layers import BatchNorm2d, Conv2d, Dense, Flatten, LeakyReLU, Sequential, eval_mode, no_grad
 from ..optim import Adam
 
 # Bump whenever make_classifier or the training recipe changes: old cache files then no longer match.
@@ -62,10 +61,8 @@ class Classifier(Sequential):
         (N, num_classes); each row of probs is softmax(logits), summing to 1.
         """
         images = self._check_images(images)
-        was_training = self.training
-        self.eval()
         feats, probs = [], []
-        try:
+        with eval_mode(self), no_grad():
             for start in range(0, len(images), batch_size):
                 x = backend.asarray(images[start:start + batch_size], dtype=self.dtype)
                 for layer in self.layers[:FEATURE_LAYER + 1]:
@@ -74,8 +71,6 @@ class Classifier(Sequential):
                 for layer in self.layers[FEATURE_LAYER + 1:]:
                     x = layer.forward(x)
                 probs.append(softmax(backend.to_numpy(x).astype(np.float64)))
-        finally:
-            self.train(was_training)
         return np.concatenate(feats), np.concatenate(probs)
 
     def features(self, images, batch_size: int = EVAL_BATCH) -> np.ndarray:
@@ -175,21 +170,6 @@ def softmax_cross_entropy(logits, labels):
 
 # -- training ------------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def _initialisation_seed(seed: int):
-    """Draw initial weights from a generator seeded with ``seed``, then restore the global one.
-
-    The same seed then gives the same classifier, and the caller's own stream of random
-    numbers (say, a GAN's initialisation) is left exactly where it was.
-    """
-    saved = backend.host_rng().bit_generator.state
-    backend.seed(seed)
-    try:
-        yield
-    finally:
-        backend.host_rng().bit_generator.state = saved
-
-
 def _check_data(images, labels) -> tuple[np.ndarray, np.ndarray]:
     images, labels = np.asarray(images), np.asarray(labels)
     if images.ndim != 4 or labels.shape != (len(images),) or labels.dtype.kind not in "iu":
@@ -226,7 +206,9 @@ def train_classifier(images, labels, epochs: int, batch_size: int = 128, lr: flo
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     train_idx, held_idx = _split(len(images), seed)
-    with _initialisation_seed(seed):
+    # The same seed gives the same classifier, and the caller's own stream of random numbers (say, a GAN's
+    # initialisation) is left exactly where it was.
+    with backend.seeded(seed):
         model = make_classifier(images.shape[1:], int(labels.max()) + 1, width)
     opt = Adam(model, lr=lr, betas=(0.9, 0.999))
     rng = np.random.default_rng(seed + 1)

@@ -9,8 +9,8 @@ upsampling baselines.
 from .models import patch_discriminator, receptive_window, unet_generator
 from .tasks import (bilinear_upsample, downsample, inpainting_inputs, masked_mse,
                     nearest_upsample, paste_known, super_resolution_inputs)
-from .trainer import Pix2Pix, generator_output_grad, l1_loss, translate
+from .trainer import Pix2Pix, generator_output_grad, l1_loss, pair_sampler, translate
 
 __all__ = ["unet_generator", "patch_discriminator", "receptive_window", "Pix2Pix", "generator_output_grad",
-           "l1_loss", "translate", "inpainting_inputs", "paste_known", "masked_mse", "downsample",
+           "l1_loss", "pair_sampler", "translate", "inpainting_inputs", "paste_known", "masked_mse", "downsample",
            "nearest_upsample", "bilinear_upsample", "super_resolution_inputs"]

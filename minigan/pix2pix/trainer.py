@@ -23,9 +23,9 @@ from __future__ import annotations
 import math
 
 from .. import backend, losses
-from ..layers import sigmoid
-from ..optim import Adam, grad_norm
-from ..train import TrainingDiverged
+from ..layers import eval_mode, no_grad, sigmoid
+from ..optim import Adam
+from ..updater import Updater
 
 
 def l1_loss(output, target):
@@ -66,30 +66,24 @@ def _patch_loss(term, logits):
     return value, grad.reshape(logits.shape)
 
 
-class Pix2Pix:
+class Pix2Pix(Updater):
     """A conditional G, a patch D, their Adam optimisers and the weight of the L1 term.
 
     G: (N, C_in, H, W) -> (N, C_out, H, W);  D: (N, C_in + C_out, H, W) -> (N, 1, h, w) logits.
     l1_weight: lambda in L_G (100 as in pix2pix); lr_g, lr_d, betas: Adam's (pix2pix's 2e-4 and
-    (0.5, 0.999)); seed: the generator ``fit`` draws its batches with (saved nowhere: a run is
-    repeated from the start). Initial weights come from the global host generator
-    (``backend.seed``) when G and D are built: same seeds, same backend, same result.
+    (0.5, 0.999)); seed: the generator the batches are drawn with (saved with the state);
+    clip: the gradient-norm limit of both models (None: off). Initial weights come from the global
+    host generator (``backend.seed``) when G and D are built: same seeds, same backend, same result.
     """
 
     def __init__(self, G, D, l1_weight: float = 100.0, lr_g: float = 2e-4, lr_d: float = 2e-4,
-                 betas=(0.5, 0.999), seed: int = 0):
+                 betas=(0.5, 0.999), seed: int = 0, clip: float | None = None):
         if not (math.isfinite(l1_weight) and l1_weight >= 0):
             raise ValueError(f"l1_weight must be a finite number >= 0, got {l1_weight}")
         self.G, self.D, self.l1_weight = G, D, float(l1_weight)
         self.g_opt = Adam(G, lr=lr_g, betas=betas)
         self.d_opt = Adam(D, lr=lr_d, betas=betas)
-        self.rng = backend.rng(seed)
-        self.step = 0
-
-    def _check_finite(self, name: str, value: float) -> None:
-        if not math.isfinite(value):
-            raise TrainingDiverged(f"step {self.step + 1}: {name} is {value}; training stopped "
-                                   f"(try a lower learning rate)")
+        super().__init__({"G": G, "D": D}, {"G": self.g_opt, "D": self.d_opt}, seed=seed, clip=clip)
 
     def generator_backward(self, inputs, fake, targets) -> dict:
         """Phase (2) without the update: ADDS dL_G/dtheta_G into G's grads, returns L_G's parts.
@@ -128,15 +122,15 @@ class Pix2Pix:
         loss_fake, grad = _patch_loss(losses.discriminator_loss_fake, fake_logits)
         D.backward(grad, input_grad=False)
         loss_d = loss_real + loss_fake
-        self._check_finite("the discriminator loss", loss_d)
-        grad_norm_d = grad_norm(D)
+        self.check_finite("the discriminator loss", loss_d)
+        grad_norm_d = self.finish_gradients("D")
         self.d_opt.step()
 
         # (2) Update G: the same fakes (G's cache still holds them), judged by the updated D.
         G.zero_grad()
         figures = self.generator_backward(inputs, fake, targets)
-        self._check_finite("the generator loss", figures["loss_g"])
-        grad_norm_g = grad_norm(G)
+        self.check_finite("the generator loss", figures["loss_g"])
+        grad_norm_g = self.finish_gradients("G")
         self.g_opt.step()
         self.step += 1
         figures.update(loss_d=loss_d, d_real=float(sigmoid(real_logits).mean()),
@@ -144,29 +138,24 @@ class Pix2Pix:
                        grad_norm_d=grad_norm_d, grad_norm_g=grad_norm_g)
         return figures
 
-    def fit(self, inputs, targets, steps: int, batch_size: int, on_step=None) -> None:
-        """Train until ``self.step == steps`` on batches of the pairs (inputs[i], targets[i]).
 
-        inputs (N, C_in, H, W), targets (N, C_out, H, W) on the active backend; each batch is
-        ``batch_size`` distinct rows drawn by ``self.rng``. on_step(figures) after every step.
-        """
-        if not 1 <= batch_size <= inputs.shape[0] or inputs.shape[0] != targets.shape[0]:
-            raise ValueError(f"fit: expected as many inputs as targets and 1 <= batch_size <= {inputs.shape[0]}, "
-                             f"got {inputs.shape[0]} inputs, {targets.shape[0]} targets, batch_size {batch_size}")
-        while self.step < steps:
-            idx = backend.asarray(self.rng.choice(inputs.shape[0], batch_size, replace=False))
-            figures = self.train_step(inputs[idx], targets[idx])
-            if on_step is not None:
-                on_step(figures)
+def pair_sampler(inputs, targets):
+    """sample_real(rng, n) for ``Pix2Pix.fit``: n distinct rows drawn by ``rng`` of the aligned pairs
+    inputs (N, C_in, H, W), targets (N, C_out, H, W) on the active backend -> (inputs, targets)."""
+    if inputs.shape[0] != targets.shape[0]:
+        raise ValueError(f"pair_sampler: {inputs.shape[0]} inputs but {targets.shape[0]} targets")
+
+    def sample(rng, n):
+        if not 1 <= n <= inputs.shape[0]:
+            raise ValueError(f"batch size {n}: expected 1 <= n <= {inputs.shape[0]} (the number of pairs)")
+        idx = backend.asarray(rng.choice(inputs.shape[0], n, replace=False))
+        return inputs[idx], targets[idx]
+    return sample
 
 
 def translate(G, inputs, batch_size: int = 500):
     """G applied to ``inputs`` (N, C_in, H, W) in evaluation mode, in batches:
     float32 NumPy (N, C_out, H, W)."""
-    was_training = G.training
-    G.eval()
-    try:
+    with eval_mode(G), no_grad():
         parts = [G(inputs[start:start + batch_size]) for start in range(0, inputs.shape[0], batch_size)]
-    finally:
-        G.train(was_training)
     return backend.to_numpy(backend.get_array_module(parts[0]).concatenate(parts)).astype("float32")

@@ -1,7 +1,5 @@
 """Lesson 11's exercise solved with minigan's SpectralNorm on a Dense layer; near misses
 that fail."""
-from contextlib import contextmanager
-
 import numpy as np
 
 from minigan import backend
@@ -10,19 +8,9 @@ from minigan.layers import Dense, SpectralNorm
 A, H = backend.asarray, backend.to_numpy
 
 
-@contextmanager
-def _same_random_stream():
-    """The layers built here draw from minigan's host generator: put it back after."""
-    state = backend.host_rng().bit_generator.state
-    try:
-        yield
-    finally:
-        backend.host_rng().bit_generator.state = state
-
-
 def _spectral_dense(W, n_power_iterations=1):
     out, m = W.shape
-    with _same_random_stream():
+    with backend.seeded(0):                     # the global generator stays put
         sn = SpectralNorm(Dense(m, out, bias=False), n_power_iterations)
     sn.astype("float64")
     sn.layer.params["W"][...] = A(W.T)          # Dense keeps W^T (in, out)
@@ -33,14 +21,14 @@ def power_iteration(W, u, n_iterations):
     sn = _spectral_dense(W, n_iterations)
     sn.buffers["u"][...] = A(u)
     sn.train()(A(np.zeros((1, W.shape[1]))))
-    return float(sn.sigma), H(sn._u), H(sn._v)
+    return float(sn.sigma), H(sn.u), H(sn.v)
 
 
 def spectral_norm_backward(W, u, v, sigma, dW_sn):
     sn = _spectral_dense(W)
     sn.eval()(A(np.eye(W.shape[1])))            # x = I: Dense's weight gradient is dy
-    sn._u, sn._v, sn.sigma = A(u), A(v), sigma
-    sn.weight_sn = A(W.T) / sigma
+    sn.saved()                                  # the forward's (u, v, sigma, W_sn),
+    sn.save_for_backward(A(u), A(v), sigma, A(W.T) / sigma)   # replaced by those given
     sn.layer.zero_grad()
     sn.backward(A(dW_sn.T), input_grad=False)
     return H(sn.layer.grads["W"]).T

@@ -1,0 +1,124 @@
+"""The pix2pix family: a U-Net G maps a damaged image to the whole one, a patch D judges (input, output)
+pairs (``minigan.pix2pix``). ``--task inpaint`` hides the pixels of ``--mask`` (G's input: the damaged image
+and the mask on the channels); ``--task superres`` gives G the image averaged over 2x2 blocks and enlarged
+back by nearest neighbour. Any image data set whose sides are multiples of 4 (two stride-2 stages)."""
+from __future__ import annotations
+
+import functools
+
+from .. import backend
+from ..datasource import data_shape, data_source
+from ..pix2pix import (Pix2Pix, inpainting_inputs, patch_discriminator, super_resolution_inputs, translate,
+                       unet_generator)
+from . import Family, register
+
+TASKS = ("inpaint", "superres")
+FRAME_IMAGES = 16  # the fixed training images whose restorations make the frames
+
+
+def task_mask(config: dict):
+    """The inpainting mask of the run (float32 NumPy (1, 1, H, W), 1 = visible)."""
+    from ..inpaint import named_mask
+
+    return named_mask(config["mask"], data_shape(config))
+
+
+def task_inputs(config: dict, images):
+    """G's input for the run's task from clean images (N, C, H, W) on the active backend."""
+    if config["task"] == "inpaint":
+        return inpainting_inputs(images, backend.asarray(task_mask(config), dtype=images.dtype))
+    return super_resolution_inputs(images)
+
+
+def input_channels(config: dict) -> int:
+    channels = data_shape(config)[0]
+    return 2 * channels if config["task"] == "inpaint" else channels
+
+
+def build(config: dict, arguments: dict, arch_options: dict) -> Pix2Pix:
+    """The U-Net and the patch D for the run's images and task, initialised from config['seed'];
+    ``arguments`` are Pix2Pix's keywords (``minigan.options``; no architecture options)."""
+    channels, c_in = data_shape(config)[0], input_channels(config)
+    with backend.seeded(config["seed"]):
+        G = unet_generator(c_in, channels, config["width"])
+        D = patch_discriminator(c_in + channels, config["width"])
+    return Pix2Pix(G, D, **arguments)
+
+
+def batches(config: dict, log=print):
+    """sample_real(rng, n) -> (G's inputs, the clean images): n training images drawn by ``rng``."""
+    sample_images = data_source(config, log)
+
+    def sample(rng, n):
+        images = sample_images(rng, n)
+        return task_inputs(config, images), images
+    return sample
+
+
+@functools.lru_cache(maxsize=4)
+def _frame_images(dataset: str, data_dir, holdout: float):
+    from ..datasource import real_images, split_holdout
+
+    config = {"dataset": dataset, "data_dir": data_dir, "holdout": holdout}
+    (train, _), _ = split_holdout(config, *real_images(config, log=lambda *a: None))
+    return train[:FRAME_IMAGES]
+
+
+def side_by_side(config: dict, trainer: Pix2Pix, images):
+    """[what G sees | G's output | the clean image] per image (N, C, H, 3W + 2): grey where hidden."""
+    import numpy as np
+
+    x = backend.asarray(images, dtype=trainer.G.dtype)
+    shown = backend.to_numpy(x[:, :images.shape[1]] if config["task"] == "superres" else
+                             task_inputs(config, x)[:, :images.shape[1]])
+    if config["task"] == "inpaint":
+        shown = np.where(task_mask(config) > 0, shown, 0.0)
+    out = translate(trainer.G, task_inputs(config, x))
+    if config["task"] == "superres":
+        shown = backend.to_numpy(super_resolution_inputs(x))
+    bar = np.ones(images.shape[:3] + (1,), dtype=np.float32)
+    return np.concatenate([shown.astype(np.float32), bar, out, bar, images], axis=3)
+
+
+def restore(trainer, config: dict, images, mask=None):
+    """G's restoration of images (N, C, H, W) in [-1, 1] (NumPy): float32 NumPy of the same shape.
+
+    inpaint: G sees the images with ``mask``'s hidden pixels (1 visible, 0 hidden; default the run's
+    --mask) and the mask, and the visible pixels are pasted back; superres: G sees the 2x2 block means
+    enlarged back, and its output is the answer."""
+    import numpy as np
+
+    x = backend.asarray(images, dtype=trainer.G.dtype)
+    if config["task"] == "superres":
+        return translate(trainer.G, super_resolution_inputs(x))
+    mask = task_mask(config) if mask is None else mask
+    out = translate(trainer.G, inpainting_inputs(x, backend.asarray(mask, dtype=x.dtype)))
+    return np.where(mask > 0, images, out).astype(np.float32)
+
+
+def frame(trainer: Pix2Pix, config: dict):
+    from ..viz import image_grid
+
+    images = _frame_images(config["dataset"], config.get("data_dir"), config["holdout"])
+    return image_grid(side_by_side(config, trainer, images), nrow=4)
+
+
+def finish(trainer: Pix2Pix, config: dict, run_dir) -> dict:
+    from ..viz import save_image_grid
+
+    images = _frame_images(config["dataset"], config.get("data_dir"), config["holdout"])
+    save_image_grid(side_by_side(config, trainer, images), run_dir / "samples.png",
+                    f"{config['dataset']} / pix2pix {config['task']}, step {trainer.step}: input | output | true")
+    return {"step": trainer.step}
+
+
+register(Family(
+    "pix2pix", build=build, batches=batches, frame=frame, finish=finish,
+    fields=("loss_d", "loss_g", "loss_adv", "l1", "d_real", "d_fake_before", "d_fake_after", "grad_norm_d",
+            "grad_norm_g"),
+    shown={"loss_d": "loss_d", "loss_g": "loss_g", "L1": "l1"},
+    # pix2pix's Adam settings; the steps and width of the recipe measured on the digits
+    # (benchmarks/pix2pix_digits.py)
+    defaults=dict(steps=3000, batch_size=64, width=32, lr_g=2e-4, lr_d=2e-4, beta1=0.5, log_every=20,
+                  checkpoint_every=1000),
+    description="a conditional U-Net G and a patch D restoring images (--task inpaint|superres)"))
