@@ -114,6 +114,11 @@ def _families():
     return families.names()
 
 
+def _tasks():
+    from .families.pix2pix import TASKS
+    return TASKS
+
+
 def _masks():
     from .inpaint import MASKS
     return MASKS
@@ -122,7 +127,14 @@ def _masks():
 GAN, PIX2PIX, VAE = ("gan",), ("pix2pix",), ("vae",)  # the families an option row belongs to
 
 
-G_NOISE = ("reuse", "fresh")  # the generator step's fakes: see GAN.train_step
+def _g_noise():
+    from .train import G_NOISE
+    return G_NOISE
+
+
+def _lr_schedules():
+    from .train import LR_SCHEDULES
+    return LR_SCHEDULES
 
 
 def _distributed():
@@ -194,15 +206,15 @@ OPTIONS = (
     Option("r1", 0.0, number(0), "R1 penalty weight gamma: gamma/2 * mean |dD/dx|^2 on real data (0: off)",
            keyword="r1", families=GAN),
     Option("lr_schedule", "constant", anything(str), "linear: both learning rates decay to 0 over --steps",
-           choices=lambda: ("constant", "linear"), keyword="lr_schedule", families=GAN),
+           choices=_lr_schedules, keyword="lr_schedule", families=GAN),
     Option("g_noise", "reuse", anything(str), "G's step judges the D step's fakes again ('reuse', as "
-           "PyTorch's DCGAN example does) or fakes from 'fresh' noise", choices=lambda: G_NOISE, keyword="g_noise",
+           "PyTorch's DCGAN example does) or fakes from 'fresh' noise", choices=_g_noise, keyword="g_noise",
            families=GAN),
     Option("augment", None, augment_policy, "differentiable augmentation of the real and the fake images D "
            "sees, e.g. translation,cutout,brightness (Zhao et al. 2020)", nullable=True, keyword="augment",
            families=GAN),
     Option("task", "inpaint", anything(str), "pix2pix: restore hidden pixels (inpaint, with --mask) or enlarge "
-           "2x2 block means back to the full image (superres)", choices=lambda: ("inpaint", "superres"),
+           "2x2 block means back to the full image (superres)", choices=_tasks,
            fixed=True, families=PIX2PIX),
     Option("mask", "bottom", anything(str), "pix2pix --task inpaint: the hidden region", choices=_masks, fixed=True,
            families=PIX2PIX),

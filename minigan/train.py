@@ -24,7 +24,10 @@ from .optim import Adam
 from .penalties import check_sample_wise, r1_penalty
 from .updater import TrainingDiverged, Updater
 
-__all__ = ["GAN", "TrainingDiverged", "generate"]
+__all__ = ["GAN", "G_NOISE", "LR_SCHEDULES", "TrainingDiverged", "generate"]
+
+LR_SCHEDULES = ("constant", "linear")  # see GAN._set_learning_rates
+G_NOISE = ("reuse", "fresh")           # the generator step's fakes: see GAN.train_step
 
 
 class GAN(Updater):
@@ -56,12 +59,12 @@ class GAN(Updater):
                  r1: float = 0.0, g_noise: str = "reuse", augment: str | None = None):
         if d_steps < 1 or pack < 1:
             raise ValueError(f"d_steps and pack must be >= 1, got d_steps={d_steps}, pack={pack}")
-        if lr_schedule not in ("constant", "linear") or (lr_schedule == "linear" and not total_steps):
+        if lr_schedule not in LR_SCHEDULES or (lr_schedule == "linear" and not total_steps):
             raise ValueError(f"lr_schedule must be 'constant' or 'linear' (the latter with total_steps), "
                              f"got {lr_schedule!r} with total_steps={total_steps}")
         if ema is not None and not 0 < ema < 1:
             raise ValueError(f"ema must be a decay in (0, 1), e.g. 0.999, got {ema}")
-        if g_noise not in ("reuse", "fresh"):
+        if g_noise not in G_NOISE:
             raise ValueError(f"g_noise must be 'reuse' (G's step judges the D step's fakes again) or 'fresh', "
                              f"got {g_noise!r}")
         if r1 < 0:

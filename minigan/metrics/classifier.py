@@ -244,12 +244,11 @@ def default_epochs(num_images: int, batch_size: int = 128) -> int:
 # -- the cache -------------------------------------------------------------------------------------
 
 def default_cache_dir() -> Path:
-    """The user cache folder: $MINIGAN_CACHE, else $XDG_CACHE_HOME/minigan, else ~/.cache/minigan."""
-    if os.environ.get("MINIGAN_CACHE"):
-        return Path(os.environ["MINIGAN_CACHE"])
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]) / "minigan"
-    return Path.home() / ".cache" / "minigan"
+    """The user cache folder (``minigan.data.fetch.cache_root``: $MINIGAN_CACHE, else
+    $XDG_CACHE_HOME/minigan, else ~/.cache/minigan), one place for every cache of minigan's."""
+    from ..data.fetch import cache_root
+
+    return cache_root()
 
 
 def _cache_stem(dataset_name: str, images: np.ndarray, labels: np.ndarray, settings: dict) -> str:
