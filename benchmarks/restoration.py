@@ -1,8 +1,9 @@
-"""Restoration by optimising z, measured: held-out digits with a part hidden, restored by
-``minigan inpaint`` and by two fills that need no GAN, scored by the evaluation classifier and by
-the squared error on the hidden pixels.
+"""Restoration measured: held-out digits with a part hidden, restored by ``minigan inpaint`` (a gan run:
+optimising z; a pix2pix inpaint run: its U-Net) and by two fills that need no GAN, scored by the
+evaluation classifier and by the squared error on the hidden pixels.
 
     minigan train --dataset digits --holdout 0.3 --seed 0 --out runs/digits-h30
+      (or: minigan train --model pix2pix --mask bottom --holdout 0.3 --seed 0 --out runs/digits-h30)
     python benchmarks/restoration.py runs/digits-h30 --mask bottom --out runs/digits-h30/restoration
 
 The held-out images are the run's (the last round(F N) of the canonical order, as ``minigan
@@ -94,8 +95,9 @@ def main(argv=None) -> int:
     if minigan(command) != 0:
         return 1
     seconds = time.perf_counter() - start
-    rows = {f"minigan inpaint ({steps} steps, {inpaint.RESTARTS} restarts, prior {inpaint.PRIOR_WEIGHT})":
-            np.load(args.out / "restored.npy", allow_pickle=False)}
+    how = ("a pix2pix run: one pass of its U-Net" if split["config"]["model"] == "pix2pix" else
+           f"{steps} steps, {inpaint.RESTARTS} restarts, prior {inpaint.PRIOR_WEIGHT}")
+    rows = {f"minigan inpaint ({how})": np.load(args.out / "restored.npy", allow_pickle=False)}
     _, gan = load_run(args.run_dir)
     extra = [("prior_weight", float(w)) for w in filter(None, args.prior_weights.split(","))]
     extra += [("restarts", int(r)) for r in filter(None, args.restarts.split(","))]
