@@ -8,8 +8,8 @@ runs P processes; ``--batch-size`` is per process (global batch P x B). The piec
                     simulated.py ``ThreadCommunicator`` and ``run_ranks`` (ranks as threads)
   parallel.py       ``DataParallel``: the same start on every rank, each rank its own noise and
                     batches, gradients averaged; ``synchronise_batchnorm``
-  processes.py      rank 0 prints; an error on one rank ends every rank
-The models and the trainer do not know about any of it: ``GAN.average_gradients`` is the one hook.
+  processes.py      rank 0 prints; an error on one rank ends every rank, also before it joined the group
+The models and the families do not know about any of it: ``Updater.average_gradients`` is the one hook.
 """
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from .parallel import DataParallel, GradientAverager, rank_generator, synchronis
 from .processes import end_unjoined_job, launched_size, silence_other_ranks, stop_every_rank
 from .simulated import ThreadCommunicator, run_ranks
 
-__all__ = ["Communicator", "DataParallel", "GradientAverager", "KINDS", "ThreadCommunicator", "connect", "end_unjoined_job",
-           "joined", "launched_size", "rank_generator", "run_ranks", "silence_other_ranks", "stop_every_rank", "synchronise_batchnorm"]
+__all__ = ["Communicator", "DataParallel", "GradientAverager", "KINDS", "ThreadCommunicator", "connect",
+           "end_unjoined_job", "joined", "launched_size", "rank_generator", "run_ranks", "silence_other_ranks",
+           "stop_every_rank", "synchronise_batchnorm"]
 
 
 KINDS = ("none", "mpi", "nccl")  # --distributed: one process, or the communicators of this package

@@ -65,19 +65,16 @@ def _frame_images(dataset: str, data_dir, holdout: float):
 
 
 def side_by_side(config: dict, trainer: Pix2Pix, images):
-    """[what G sees | G's output | the clean image] per image (N, C, H, 3W + 2): grey where hidden."""
+    """[what G sees | its restoration | the clean image] per image, (N, C, H, 3W + 2) with white bars between;
+    images (N, C, H, W) NumPy. Inpaint: the hidden pixels shown grey (0); superres: the enlarged 2x2 means."""
     import numpy as np
 
-    x = backend.asarray(images, dtype=trainer.G.dtype)
-    shown = backend.to_numpy(x[:, :images.shape[1]] if config["task"] == "superres" else
-                             task_inputs(config, x)[:, :images.shape[1]])
     if config["task"] == "inpaint":
-        shown = np.where(task_mask(config) > 0, shown, 0.0)
-    out = translate(trainer.G, task_inputs(config, x))
-    if config["task"] == "superres":
-        shown = backend.to_numpy(super_resolution_inputs(x))
+        seen = np.where(task_mask(config) > 0, images, 0.0).astype(np.float32)
+    else:
+        seen = backend.to_numpy(super_resolution_inputs(backend.asarray(images, dtype=trainer.G.dtype)))
     bar = np.ones(images.shape[:3] + (1,), dtype=np.float32)
-    return np.concatenate([shown.astype(np.float32), bar, out, bar, images], axis=3)
+    return np.concatenate([seen, bar, restore(trainer, config, images), bar, images], axis=3)
 
 
 def restore(trainer, config: dict, images, mask=None):

@@ -88,7 +88,7 @@ class Pix2Pix(Updater):
     def generator_backward(self, inputs, fake, targets) -> dict:
         """Phase (2) without the update: ADDS dL_G/dtheta_G into G's grads, returns L_G's parts.
 
-        inputs (N, C_in, H, W); fake = G(inputs) from G's LAST forward (its cache made it);
+        inputs (N, C_in, H, W); fake = G(inputs) from G's last forward (whose saves its backward takes);
         targets of fake's shape. D's parameter gradients are not computed.
         Returns floats: loss_g = loss_adv + l1_weight * l1, loss_adv, l1, d_fake_after (mean d).
         """
@@ -126,7 +126,7 @@ class Pix2Pix(Updater):
         grad_norm_d = self.finish_gradients("D")
         self.d_opt.step()
 
-        # (2) Update G: the same fakes (G's cache still holds them), judged by the updated D.
+        # (2) Update G: the same fakes (G's saves of that forward wait for this backward), judged by the updated D.
         G.zero_grad()
         figures = self.generator_backward(inputs, fake, targets)
         self.check_finite("the generator loss", figures["loss_g"])
