@@ -171,7 +171,8 @@ def _train(args) -> int:
         config = options.validate(options.make_config(given), sources)
         if args.out is None:
             stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-            args.out = Path("runs") / f"{config['dataset']}-{stamp}"
+            family = "" if config["model"] == "gan" else f"{config['model']}-"
+            args.out = Path("runs") / f"{family}{config['dataset']}-{stamp}"
     comm = distributed.connect(config["distributed"])  # (the group joined above; on --resume, config.json's)
     distributed.silence_other_ranks(comm)
     if config["backend"] == "cupy":

@@ -213,19 +213,19 @@ OPTIONS = (
     Option("augment", None, augment_policy, "differentiable augmentation of the real and the fake images D "
            "sees, e.g. translation,cutout,brightness (Zhao et al. 2020)", nullable=True, keyword="augment",
            families=GAN),
-    Option("task", "inpaint", anything(str), "pix2pix: restore hidden pixels (inpaint, with --mask) or enlarge "
+    Option("task", "inpaint", anything(str), "restore hidden pixels (inpaint, with --mask) or enlarge "
            "2x2 block means back to the full image (superres)", choices=_tasks,
            fixed=True, families=PIX2PIX),
-    Option("mask", "bottom", anything(str), "pix2pix --task inpaint: the hidden region", choices=_masks, fixed=True,
+    Option("mask", "bottom", anything(str), "--task inpaint: the hidden region", choices=_masks, fixed=True,
            families=PIX2PIX),
-    Option("l1_weight", 100.0, number(0), "pix2pix: lambda of G's L1 term beside the adversarial one",
+    Option("l1_weight", 100.0, number(0), "lambda of G's L1 term beside the adversarial one",
            keyword="l1_weight", families=PIX2PIX),
-    Option("latent_dim", 8, count(), "vae: the latent dimension", keyword="latent_dim", fixed=True, families=VAE),
-    Option("hidden", 256, count(), "vae: the hidden units of the encoder and the decoder", keyword="hidden",
+    Option("latent_dim", 8, count(), "the latent dimension", keyword="latent_dim", fixed=True, families=VAE),
+    Option("hidden", 256, count(), "the hidden units of the encoder and the decoder", keyword="hidden",
            fixed=True, families=VAE),
-    Option("pixel_std", 0.3, number(0, low_open=True), "vae: the pixel noise s of p(x|z) = N(decoder(z), s^2 I)",
+    Option("pixel_std", 0.3, number(0, low_open=True), "the pixel noise s of p(x|z) = N(decoder(z), s^2 I)",
            keyword="pixel_std", families=VAE),
-    Option("lr", 1e-3, number(0, low_open=True), "vae: the learning rate of both networks (Adam)", keyword="lr",
+    Option("lr", 1e-3, number(0, low_open=True), "the learning rate of both networks (Adam)", keyword="lr",
            families=VAE),
     Option("holdout", 0.0, number(0, 1), "keep the last round(F * N) images of an image data set out of "
            "training, for minigan evaluate", fixed=True),
@@ -246,12 +246,15 @@ BY_NAME = {o.name: o for o in OPTIONS}
 
 # -- the command line -------------------------------------------------------------------------------
 def _default_text(option: Option) -> str:
-    from . import data
+    """"default D; <data set> V, ... (the gan recipe of each set); --model <family> V, ..." for the help."""
+    from . import data, families
 
     shown = option.unset if option.default is None else option.default
-    per_set = [f"{d.name} {d.defaults[option.name]}" for d in data.DATASETS.values()
-               if option.name in d.defaults and d.defaults[option.name] != option.default]
-    return f"default {shown}" + (f"; {', '.join(per_set)}" if per_set else "")
+    per_set = [f"{d.name} {d.defaults[option.name]}" for d in data.DATASETS.values() if option.applies_to("gan")
+               and option.name in d.defaults and d.defaults[option.name] != option.default]
+    per_family = [f"--model {f.name} {f.defaults[option.name]}" for f in families.FAMILIES.values()
+                  if option.name in f.defaults and f.defaults[option.name] != option.default]
+    return f"default {shown}" + "".join(f"; {', '.join(more)}" for more in (per_set, per_family) if more)
 
 
 CLEARED = "none"  # on the command line, the value that turns off an option that may be off (--clip none)
@@ -274,7 +277,8 @@ def add_arguments(parser) -> None:
     "given again" from "not given" (config.json and the data set supply the rest); an option that may
     be off also takes the value ``none``."""
     for option in OPTIONS:
-        text = f"{option.help} ({_default_text(option)}" + ("; none: off)" if option.nullable else ")")
+        text = (f"{option.help} ({_default_text(option)}" + (f"; none: {option.unset}" if option.nullable else "") +
+                (f"; --model {' or '.join(option.families)} only)" if option.families else ")"))
         if option.type is bool:
             parser.add_argument(option.flag, action="store_true", default=None, help=text)
         else:
