@@ -19,7 +19,6 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
-
 from .errors import OptionError  # noqa: F401  (raised here, and by every module that checks input)
 
 
@@ -419,6 +418,10 @@ def validate(config: dict, sources: dict | None = None) -> dict:
             default = "no value" if option.default is None else f"the default {option.default}"
             fail(option.name, f"{default}: --model {model} does not take {option.flag} (an option of "
                               f"--model {' or '.join(option.families)})")
+    if config["distributed"] == "nccl" and config["backend"] != "cupy":
+        fail("distributed", NCCL_NEEDS_CUPY)
+    if config["holdout"] and dataset.kind != "images":
+        fail("holdout", f"0: data set {dataset.name!r} is not a fixed set of images")
     if model != "gan":
         _check_image_family(config, dataset, fail)
         return config
@@ -439,25 +442,18 @@ def validate(config: dict, sources: dict | None = None) -> dict:
             fail(option.name, f"the default {option.default}: {option.flag} needs {BY_NAME[option.needs].flag}")
     if config["batch_size"] % config["pack"]:
         fail("batch_size", f"a multiple of --pack ({config['pack']})")
-    if config["holdout"] and dataset.kind != "images":
-        fail("holdout", f"0: data set {dataset.name!r} is not a fixed set of images")
-    if config["distributed"] == "nccl" and config["backend"] != "cupy":
-        fail("distributed", NCCL_NEEDS_CUPY)
     if config["augment"] and dataset.kind != "images":
         fail("augment", f"no value: data set {dataset.name!r} is 2-D points, not images to augment")
     return config
 
 
 def _check_image_family(config: dict, dataset, fail) -> None:
-    """The checks of a family other than gan: image data (a U-Net's two stride-2 stages for pix2pix),
-    and the options of every family."""
+    """The checks of a family other than gan: image data (a U-Net's two stride-2 stages for pix2pix)."""
     if dataset.kind != "images":
         fail("model", f"gan on data set {dataset.name!r} (2-D points); --model {config['model']} takes images")
     if config["model"] == "pix2pix" and (dataset.shape[1] % 4 or dataset.shape[2] % 4):
         fail("dataset", f"images whose sides are multiples of 4 for --model pix2pix (its U-Net halves them "
                         f"twice), not {tuple(dataset.shape)}")
-    if config["distributed"] == "nccl" and config["backend"] != "cupy":
-        fail("distributed", NCCL_NEEDS_CUPY)
 
 
 def check_resume(saved: dict, options: dict, source: str = "command line") -> None:
