@@ -33,7 +33,7 @@ from pathlib import Path
 
 from .datasource import MIN_EVALUATION_IMAGES, is_points, real_images, split_holdout
 from .options import OptionError
-from .run import load_run, sampler
+from .run import load_run
 from .storage import write_json
 
 
@@ -152,21 +152,21 @@ def evaluate_run(run_dir, n: int | None = None, seed: int = 0, log=print, classi
 
     run_dir = Path(run_dir)
     config, trainer = load_run(run_dir, backend_name)
-    if config["model"] == "pix2pix":
+    if config["model"] == "pix2pix":  # (the other families draw samples: trainer.sample)
         figures = evaluate_restoration(config, trainer, log, classifier_seed)
         log(format_restoration(figures))
         key = "restoration"
     elif is_points(config):
-        figures = evaluate_toy(sampler(config, trainer)(n or 2500, seed=seed), config["dataset"])
+        figures = evaluate_toy(trainer.sample(n or 2500, seed=seed), config["dataset"])
         log("  ".join(f"{k} {v:.4g}" for k, v in figures.items() if isinstance(v, (int, float))))
         key = "mixture"
     elif data.get(config["dataset"]).stack_of:
-        figures = evaluate_stacked(config, lambda count: sampler(config, trainer)(count, seed=seed), n, seed, log,
+        figures = evaluate_stacked(config, lambda count: trainer.sample(count, seed=seed), n, seed, log,
                                    classifier_seed)
         log(format_mode_table(figures))
         key = "modes"
     else:
-        figures = evaluate_samples(config, lambda count: sampler(config, trainer)(count, seed=seed), n, seed, log,
+        figures = evaluate_samples(config, lambda count: trainer.sample(count, seed=seed), n, seed, log,
                                    classifier_seed)
         log(format_table(figures))
         key = "images"

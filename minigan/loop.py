@@ -1,9 +1,8 @@
 """The one training loop: every model family trains, checkpoints, resumes and scales through it.
 
-    trainer = family.build(config)                 # named models, optimisers, the family's step
-    while trainer.step < steps:
-        figures = trainer.train_step(*trainer.draw_batch(sample_real, batch_size))
-        log the figures; save a frame; save a checkpoint; stop cleanly if Ctrl-C / SIGTERM came
+    trainer = build_trainer(config)                # named models, optimisers, the family's step
+    trainer.fit(sample_real, steps, batch_size, on_step)   # train_step(*draw_batch(...)) until steps
+    on_step: log the figures; save a frame; save a checkpoint; stop cleanly if Ctrl-C / SIGTERM came
 
 Around it: the run folder (refused if it holds a run and this is not --resume; locked while this
 training writes it), config.json, checkpoint.npz, history.csv, the progress bar, the frames, the NaN
@@ -21,7 +20,7 @@ from pathlib import Path
 from . import backend, families, options
 from .interrupts import Interrupted, deferred_signals, pending, signal_name
 from .run import build_trainer
-from .runfolder import (CHECKPOINT, HISTORY, RunLock, prepare_folder, read_frames, read_history,
+from .runfolder import (CHECKPOINT, CONFIG, HISTORY, RunLock, prepare_folder, read_frames, read_history,
                         refuse_existing_run, restore, save_checkpoint)
 from .storage import write_json
 from .updater import TrainingDiverged
@@ -76,7 +75,7 @@ def _train(family, trainer, parallel, sample_real, config: dict, run_dir: Path, 
         log(f"resuming {run_dir} at step {trainer.step} of {config['steps']}")
     if writer:
         log(f"run folder: {run_dir}")
-        write_json(run_dir / "config.json", config)
+        write_json(run_dir / CONFIG, config)
     steps = config["steps"]
     frame_every = max(1, steps // max(1, config.get("frames") or 1))
     start_time = time.perf_counter() - (history[-1]["seconds"] if history else 0.0)
@@ -115,8 +114,7 @@ def _train(family, trainer, parallel, sample_real, config: dict, run_dir: Path, 
 
     try:
         with deferred_signals():
-            while trainer.step < steps:
-                on_step(trainer.train_step(*trainer.draw_batch(sample_real, config["batch_size"])))
+            trainer.fit(sample_real, steps, config["batch_size"], on_step)
             checkpoint()
             stop_if_asked()
     except TrainingDiverged as exc:

@@ -23,11 +23,13 @@ def task_mask(config: dict):
     return named_mask(config["mask"], data_shape(config))
 
 
-def task_inputs(config: dict, images):
-    """G's input for the run's task from clean images (N, C, H, W) on the active backend."""
-    if config["task"] == "inpaint":
-        return inpainting_inputs(images, backend.asarray(task_mask(config), dtype=images.dtype))
-    return super_resolution_inputs(images)
+def task_inputs(config: dict, images, mask=None):
+    """G's input for the run's task from clean images (N, C, H, W) on the active backend; inpaint hides
+    what ``mask`` hides (1 visible; default the run's --mask)."""
+    if config["task"] == "superres":
+        return super_resolution_inputs(images)
+    mask = task_mask(config) if mask is None else mask
+    return inpainting_inputs(images, backend.asarray(mask, dtype=images.dtype))
 
 
 def input_channels(config: dict) -> int:
@@ -48,10 +50,11 @@ def build(config: dict, arguments: dict, arch_options: dict) -> Pix2Pix:
 def batches(config: dict, log=print):
     """sample_real(rng, n) -> (G's inputs, the clean images): n training images drawn by ``rng``."""
     sample_images = data_source(config, log)
+    mask = backend.asarray(task_mask(config)) if config["task"] == "inpaint" else None  # made once, not per step
 
     def sample(rng, n):
         images = sample_images(rng, n)
-        return task_inputs(config, images), images
+        return task_inputs(config, images, mask), images
     return sample
 
 
@@ -85,11 +88,10 @@ def restore(trainer, config: dict, images, mask=None):
     enlarged back, and its output is the answer."""
     import numpy as np
 
-    x = backend.asarray(images, dtype=trainer.G.dtype)
+    out = translate(trainer.G, task_inputs(config, backend.asarray(images, dtype=trainer.G.dtype), mask))
     if config["task"] == "superres":
-        return translate(trainer.G, super_resolution_inputs(x))
+        return out
     mask = task_mask(config) if mask is None else mask
-    out = translate(trainer.G, inpainting_inputs(x, backend.asarray(mask, dtype=x.dtype)))
     return np.where(mask > 0, images, out).astype(np.float32)
 
 
