@@ -1,7 +1,9 @@
 """`minigan bench`: milliseconds per training iteration, beside PyTorch where it is installed.
 
-One iteration: batch 64, float32, D step on a real and a
-fake batch (BCE with logits) + G step (non-saturating), Adam(2e-4, (0.5, 0.999)) on both.
+Networks (``ARCHS``): mlp and dcgan28 on 1x28x28 images, dcgan32 and dcgan64 (PyTorch's DCGAN
+example's networks, no biases) on 3x32x32 and 3x64x64. One iteration: batch 64, float32, D step
+on a real and a fake batch (BCE with logits) + G step (non-saturating), Adam(2e-4, (0.5, 0.999))
+on both.
 minigan runs it through ``GAN.train_step``; PyTorch runs the same networks the way its
 DCGAN example does. Rounds alternate between the two so that a slow moment of the
 machine hits both; each figure is the median over rounds after a warm-up.
@@ -21,7 +23,11 @@ from .layers import Conv2d, ConvTranspose2d, Dense, no_grad
 from .models import build
 from .train import GAN
 
-ARCHS = {"mlp": ("mlp", (1, 28, 28)), "dcgan28": ("dcgan", (1, 28, 28))}
+# benchmark name -> (minigan architecture, data shape). dcgan32 and dcgan64 are PyTorch's DCGAN example's
+# networks on RGB images (3 and 4 stride-2 stages, no biases); `minigan bench` with no --arch times the
+# first two only (the larger ones take seconds per iteration on a CPU).
+ARCHS = {"mlp": ("mlp", (1, 28, 28)), "dcgan28": ("dcgan", (1, 28, 28)),
+         "dcgan32": ("dcgan32", (3, 32, 32)), "dcgan64": ("dcgan64", (3, 64, 64))}
 Z_DIM = 100
 
 
@@ -81,26 +87,83 @@ def minigan_iteration(arch: str, batch: int):
 
 
 # -- PyTorch -------------------------------------------------------------------
-def torch_models(arch: str, channels: int = 1):
-    """PyTorch's (G, D) for the benchmark architecture ``arch``, layer for layer as minigan's
-    (``channels``: the images' channels; the networks are written for 28x28)."""
+def torch_mlp(data_shape, z_dim: int = Z_DIM):
+    """PyTorch twin of ``minigan.models.mlp``, layer for layer (PyTorch's default initialisation)."""
     from torch import nn
 
-    if arch == "mlp":
-        def block(i, o):
-            return [nn.Linear(i, o), nn.LeakyReLU(0.2), nn.BatchNorm1d(o)]
-        G = nn.Sequential(*block(Z_DIM, 256), *block(256, 512), *block(512, 1024), nn.Linear(1024, 784), nn.Tanh(),
-                          nn.Unflatten(1, (1, 28, 28)))
-        D = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256),
-                          nn.LeakyReLU(0.2), nn.Linear(256, 1))
-        return G, D
-    G = nn.Sequential(nn.Linear(Z_DIM, 6272, bias=False), nn.BatchNorm1d(6272), nn.ReLU(),
-                      nn.Unflatten(1, (128, 7, 7)),
-                      nn.ConvTranspose2d(128, 64, 4, 2, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
-                      nn.ConvTranspose2d(64, channels, 4, 2, 1), nn.Tanh())
-    D = nn.Sequential(nn.Conv2d(channels, 64, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(64, 128, 4, 2, 1, bias=False),
-                      nn.BatchNorm2d(128), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(6272, 1))
+    n = math.prod(data_shape)
+
+    def block(i, o):
+        return [nn.Linear(i, o), nn.LeakyReLU(0.2), nn.BatchNorm1d(o)]
+    G = nn.Sequential(*block(z_dim, 256), *block(256, 512), *block(512, 1024), nn.Linear(1024, n), nn.Tanh(),
+                      nn.Unflatten(1, tuple(data_shape)))
+    D = nn.Sequential(nn.Flatten(), nn.Linear(n, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256),
+                      nn.LeakyReLU(0.2), nn.Linear(256, 1))
     return G, D
+
+
+def torch_dcgan(data_shape, z_dim: int = Z_DIM, width: int = 64):
+    """PyTorch twin of ``minigan.models.dcgan``, layer for layer: k = ``dcgan_stages(H, W)`` stages, G's
+    Dense projection (no bias) -> BN1d, D's Flatten -> Dense logit; biases where minigan has them (D's
+    first convolution, G's last transposed convolution, D's Dense)."""
+    from torch import nn
+
+    from .models import dcgan_stages
+
+    C, H, W = data_shape
+    k = dcgan_stages(H, W)
+    h, w, top = H >> k, W >> k, width << (k - 1)
+    g_layers = [nn.Linear(z_dim, top * h * w, bias=False), nn.BatchNorm1d(top * h * w), nn.ReLU(),
+                nn.Unflatten(1, (top, h, w))]
+    for i in range(k - 1, 0, -1):
+        g_layers += [nn.ConvTranspose2d(width << i, width << (i - 1), 4, 2, 1, bias=False),
+                     nn.BatchNorm2d(width << (i - 1)), nn.ReLU()]
+    G = nn.Sequential(*g_layers, nn.ConvTranspose2d(width, C, 4, 2, 1), nn.Tanh())
+    d_layers = [nn.Conv2d(C, width, 4, 2, 1), nn.LeakyReLU(0.2)]
+    for i in range(1, k):
+        d_layers += [nn.Conv2d(width << (i - 1), width << i, 4, 2, 1, bias=False), nn.BatchNorm2d(width << i),
+                     nn.LeakyReLU(0.2)]
+    D = nn.Sequential(*d_layers, nn.Flatten(), nn.Linear(top * h * w, 1))
+    return G, D
+
+
+def torch_pytorch_dcgan(data_shape, z_dim: int = Z_DIM, width: int = 64):
+    """PyTorch's DCGAN example's networks (pytorch/examples, dcgan/main.py) for (C, S, S) images, the twin
+    of ``minigan.models.pytorch_dcgan`` (dcgan32, dcgan64): no biases, G from z as (z, 1, 1), D ending in
+    a 4x4 convolution to one logit, flattened to (N, 1)."""
+    from torch import nn
+
+    C, S, _ = data_shape
+    k = (S // 4).bit_length() - 1
+    top = width << (k - 1)
+    g_layers = [nn.Unflatten(1, (z_dim, 1, 1)), nn.ConvTranspose2d(z_dim, top, 4, 1, 0, bias=False),
+                nn.BatchNorm2d(top), nn.ReLU()]
+    for i in range(k - 1, 0, -1):
+        g_layers += [nn.ConvTranspose2d(width << i, width << (i - 1), 4, 2, 1, bias=False),
+                     nn.BatchNorm2d(width << (i - 1)), nn.ReLU()]
+    G = nn.Sequential(*g_layers, nn.ConvTranspose2d(width, C, 4, 2, 1, bias=False), nn.Tanh())
+    d_layers = [nn.Conv2d(C, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2)]
+    for i in range(1, k):
+        d_layers += [nn.Conv2d(width << (i - 1), width << i, 4, 2, 1, bias=False), nn.BatchNorm2d(width << i),
+                     nn.LeakyReLU(0.2)]
+    D = nn.Sequential(*d_layers, nn.Conv2d(top, 1, 4, 1, 0, bias=False), nn.Flatten())
+    return G, D
+
+
+# minigan architecture (or benchmark) name -> its PyTorch twin's builder (data_shape, z_dim[, width])
+TORCH_TWINS = {"mlp": torch_mlp, "dcgan": torch_dcgan, "dcgan28": torch_dcgan,
+               "dcgan32": torch_pytorch_dcgan, "dcgan64": torch_pytorch_dcgan}
+
+
+def torch_models(arch: str, data_shape=None, z_dim: int = Z_DIM, **options):
+    """PyTorch's (G, D) for ``arch`` (a benchmark name of ``ARCHS`` or a minigan architecture of
+    ``TORCH_TWINS``), layer for layer as minigan's; data_shape defaults to the benchmark's
+    (``ARCHS[arch]``); options: the architecture's (width)."""
+    if data_shape is None:
+        data_shape = ARCHS[arch][1]
+    if arch not in TORCH_TWINS:
+        raise ValueError(f"arch {arch!r}: no PyTorch twin (expected one of {', '.join(TORCH_TWINS)})")
+    return TORCH_TWINS[arch](tuple(data_shape), z_dim, **options)
 
 
 def torch_iteration(arch: str, batch: int, device: str):
@@ -109,12 +172,13 @@ def torch_iteration(arch: str, batch: int, device: str):
     from torch import nn
 
     torch.manual_seed(0)
-    G, D = torch_models(arch)
+    data_shape = ARCHS[arch][1]
+    G, D = torch_models(arch, data_shape)
     G, D = G.to(device), D.to(device)
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     bce = nn.BCEWithLogitsLoss()
-    real = torch.rand(batch, 1, 28, 28, device=device) * 2 - 1
+    real = torch.rand(batch, *data_shape, device=device) * 2 - 1
     ones = torch.ones(batch, 1, device=device)
     zeros = torch.zeros(batch, 1, device=device)
 
@@ -139,8 +203,10 @@ def _time_per_call(step, calls: int) -> float:
     return (time.perf_counter() - t) / calls
 
 
-def bench_arch(arch: str, batch: int, threads: int | None, rounds: int = 7, calls: int = 5) -> dict:
-    """Time one architecture: minigan (and PyTorch where importable) in alternating rounds."""
+def bench_arch(arch: str, batch: int, threads: int | None, rounds: int = 7, calls: int = 5,
+               warmup: int = 3) -> dict:
+    """Time one architecture: minigan (and PyTorch where importable) in alternating rounds of ``calls``
+    iterations each, after ``warmup`` untimed iterations of each."""
     step, gan, data_shape = minigan_iteration(arch, batch)
     torch_step = None
     try:
@@ -151,7 +217,7 @@ def bench_arch(arch: str, batch: int, threads: int | None, rounds: int = 7, call
         torch_step = torch_iteration(arch, batch, device)
     except ImportError:
         pass
-    for _ in range(3):  # warm-up: allocations, BLAS threads, caches
+    for _ in range(warmup):  # allocations, BLAS threads, caches
         step()
         if torch_step:
             torch_step()

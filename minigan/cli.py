@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("run_dir", type=Path)
     sample.add_argument("-n", type=int, default=64, help="number of samples (>= 1)")
     sample.add_argument("--seed", type=non_negative_int, default=0)
+    sample.add_argument("--label", type=non_negative_int, default=None,
+                        help="draw every sample of this class (a run trained with --conditional)")
     sample.add_argument("--out", type=folder, required=True, help="FILE.npy (float32 arrays) or FILE.png (picture)")
     add_backend(sample)
     evaluate = sub.add_parser("evaluate", help="score a run's samples beside real held-out data")
@@ -113,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_backend(check)
 
     bench = sub.add_parser("bench", help="milliseconds per training iteration, beside PyTorch if installed")
-    bench.add_argument("--arch", choices=["mlp", "dcgan28", "all"], default="all")
+    bench.add_argument("--arch", choices=["mlp", "dcgan28", "dcgan32", "dcgan64", "all"], default="all",
+                       help="the benchmark network (default all: mlp and dcgan28, the 1x28x28 pair; dcgan32 and "
+                            "dcgan64, PyTorch's DCGAN example's networks on 3x32x32 and 3x64x64, only by name)")
     add_backend(bench)
     bench.add_argument("--batch", type=positive_int, default=64)
     bench.add_argument("--threads", type=positive_int, default=None, help="BLAS (and PyTorch) threads")
@@ -189,7 +193,7 @@ def _train(args) -> int:
 def cmd_sample(args) -> int:
     from .commands.sample import sample_run
 
-    sample_run(args.run_dir, args.n, args.seed, args.out, args.backend)
+    sample_run(args.run_dir, args.n, args.seed, args.out, args.backend, args.label)
     print(f"wrote {args.n} samples to {args.out}")
     return 0
 

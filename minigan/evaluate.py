@@ -9,8 +9,14 @@ saw, so the "real" column shows what a perfect generator would get:
     the canonical order) with its training images as the reference, and adds the memorisation
     check: the mean distance from each generated sample, and from each held-out image, to its
     nearest training image (a G that copies its training set scores far below the held-out images);
+  - otherwise, for a set with a standard test split that this machine has (Fashion-MNIST's and MNIST's
+    10,000 beside their 60,000), the test images are the held-out ones and the training images the
+    reference, with the memorisation check as above;
   - otherwise the images are split in two halves by a seeded shuffle: a reference half and a
     held-out half (G trained on both, so this column is no memorisation check).
+A set without labels (``--dataset folder``) has no classifier: its features are the images' pixels in
+8x8 area means (``metrics.images.PixelFeatures``), and only the figures that need no labels are given
+(Fréchet distance, precision, recall, and the memorisation check); the table says so.
 Stacked runs (stacked-mnist): the mode count over 26,000 samples, modes covered and the KL of
 the mode histogram to uniform, beside the same for real stacked samples (``evaluate_stacked``).
 A vae run is scored exactly as a gan run (its samples: decoder(z), z ~ N(0, I)). A pix2pix run
@@ -31,19 +37,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .datasource import MIN_EVALUATION_IMAGES, is_points, real_images, split_holdout
+from .datasource import MIN_EVALUATION_IMAGES, is_points, real_images, split_holdout, test_images
 from .options import OptionError
 from .run import load_run
 from .storage import write_json
 
 
-def _reference_and_held_out(config: dict, images, seed: int):
+def _reference_and_held_out(config: dict, images, seed: int, log=print):
     """(reference images, held-out images, training images or None) as the module docstring says."""
     import numpy as np  # host-side bookkeeping of the real images
 
     if config.get("holdout"):
         (train,), (held_out,) = split_holdout(config, images)
         return train, held_out, train
+    test = test_images(config, log)
+    if test is not None:  # the standard split: G trained on every loaded image, none of the test ones
+        return images, test[0], images
     order = np.random.default_rng(seed).permutation(len(images))
     half = len(images) // 2
     return images[order[:half]], images[order[half:]], None
@@ -57,11 +66,14 @@ def evaluate_samples(config: dict, sample, n: int | None = None, seed: int = 0, 
     sample(n) -> float32 (n, C, H, W) in [-1, 1]: n generated images; n defaults to (and is at most)
     the number of held-out images. Any generator can be scored so: ``benchmarks/`` scores PyTorch's
     samples on this same yardstick."""
-    from .metrics import evaluate_images, load_or_train_classifier, nearest_distance
+    from .metrics import PixelFeatures, evaluate_images, load_or_train_classifier, nearest_distance
 
     images, labels = real_images(config, log)
-    classifier, _ = load_or_train_classifier(config["dataset"], images, labels, seed=classifier_seed, log=log)
-    reference, held_out, train = _reference_and_held_out(config, images, seed)
+    if labels is None:  # a set without labels (a folder of pictures): no classifier to train
+        classifier = PixelFeatures()
+    else:
+        classifier, _ = load_or_train_classifier(config["dataset"], images, labels, seed=classifier_seed, log=log)
+    reference, held_out, train = _reference_and_held_out(config, images, seed, log)
     n = min(n or len(held_out), len(held_out))
     if n < MIN_EVALUATION_IMAGES:
         raise OptionError(f"-n {n}: expected at least {MIN_EVALUATION_IMAGES} samples (the k-NN figures "
@@ -92,9 +104,9 @@ def evaluate_stacked(config: dict, sample, n: int | None = None, seed: int = 0, 
     images, labels = real_images(config, log)
     classifier, accuracy = load_or_train_classifier(dataset.stack_of, images, labels, seed=classifier_seed,
                                                     log=log)
-    _, held_out, _ = _reference_and_held_out(config, images, seed)
+    _, held_out, _ = _reference_and_held_out(config, images, seed, log)
     n = n or STACKED_SAMPLES
-    channels, k = dataset.shape[0], classifier.num_classes
+    channels, k = dataset.sample_shape(config)[0], classifier.num_classes
     held_digits = digits_of(held_out, classifier)[:, 0]   # the classifier's digit for each held-out image
     real_draws = np.random.default_rng(seed).integers(0, len(held_out), (n, channels))
     figures = {"generated": mode_figures(mode_ids(digits_of(sample(n), classifier), k), k ** channels),

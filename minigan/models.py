@@ -18,14 +18,24 @@ shrink nor blow up layer after layer, so G reaches the grid's +-4 from the start
            scaled by 0.1 at init (D then resolves the narrow blobs far sooner).
   "mlp"    the seed MLP GAN: G z -> 256 -> 512 -> 1024 (each Dense -> LeakyReLU 0.2 -> BN)
            -> Dense prod(data_shape) -> tanh; D prod(data_shape) -> 512 -> 256 (LeakyReLU 0.2) -> 1.
-  "dcgan"  images whose side is a multiple of 4 (on 28x28 it is the benchmark network "dcgan28",
-           also registered under that name; on 8x8 the small conv pair for the embedded digits):
-           G z -> Dense 2c*(H/4)*(W/4) -> BN1d -> ReLU -> reshape -> ConvT(2c -> c, k4 s2 p1) -> BN2d
-           -> ReLU -> ConvT(c -> C, k4 s2 p1) -> tanh;
-           D Conv(C -> c, k4 s2 p1) -> LeakyReLU 0.2 -> Conv(c -> 2c, k4 s2 p1) -> BN2d -> LeakyReLU
-           -> Flatten -> Dense 1; c = 64 unless ``width`` says otherwise. A layer that feeds a
-           BatchNorm has no bias (as in PyTorch's DCGAN): BN subtracts the per-channel mean,
-           so such a bias would do nothing and its gradient is exactly zero.
+  "dcgan"  images whose sides are multiples of 4, with k stride-2 stages: k = 2, plus one more for as
+           long as the sides / 2^k are even and above 4 (8x8 and 28x28: 2 stages from 2x2 and 7x7; 16x16:
+           2 from 4x4; 32x32: 3 from 4x4; 64x64: 4 from 4x4, as in PyTorch's DCGAN example).
+           With h, w = H / 2^k, W / 2^k and c = 64 unless ``width`` says otherwise:
+           G z -> Dense (2^(k-1) c) h w -> BN1d -> ReLU -> reshape -> [ConvT(2^i c -> 2^(i-1) c, k4 s2 p1)
+           -> BN2d -> ReLU for i = k-1 .. 1] -> ConvT(c -> C, k4 s2 p1) -> tanh (channels halving);
+           D Conv(C -> c, k4 s2 p1) -> LeakyReLU 0.2 -> [Conv(2^(i-1) c -> 2^i c, k4 s2 p1) -> BN2d ->
+           LeakyReLU for i = 1 .. k-1] -> Flatten -> Dense 1 (channels doubling).
+           On 28x28 it is the benchmark network "dcgan28", also registered under that name; on 8x8 the
+           small conv pair for the embedded digits. A layer that feeds a BatchNorm has no bias (as in
+           PyTorch's DCGAN): BN subtracts the per-channel mean, so such a bias would do nothing and its
+           gradient is exactly zero.
+  "dcgan32", "dcgan64"  the benchmark networks for 32x32 and 64x64 images, PyTorch's DCGAN example's
+           form exactly (3 and 4 stages, c = 64): G z as (z, 1, 1) -> ConvT(z -> 2^(k-1) c, k4 s1 p0)
+           -> BN2d -> ReLU -> ... -> ConvT(c -> C, k4 s2 p1) -> tanh; D as dcgan's, ending in
+           Conv(2^(k-1) c -> 1, k4 s1 p0) (a logit); no layer has a bias. They differ from dcgan's
+           first and last layers only: a 4x4 transposed convolution from 1x1 is the same map as
+           dcgan's Dense, but its BatchNorm is per channel (BN2d), not per unit (BN1d).
   "convd"  the "mlp" generator with a conv discriminator: Conv 32 -> 64 -> 128 (each k4 s2 p1 ->
            LeakyReLU 0.2) -> Flatten -> Dense 1; the sizes follow from the image size.
 """
@@ -89,24 +99,55 @@ def mlp(data_shape, z_dim: int = 100, pack: int = 1):
     return G, D
 
 
+def dcgan_stages(H: int, W: int) -> int:
+    """The number k of stride-2 stages of "dcgan" on H x W images (H, W multiples of 4): 2, plus one for as
+    long as H / 2^k and W / 2^k are both even and above 4 (so a power-of-two side starts from 4x4)."""
+    k = 2
+    while all((side >> k) % 2 == 0 and (side >> k) > 4 for side in (H, W)):
+        k += 1
+    return k
+
+
 def dcgan(data_shape, z_dim: int = 100, pack: int = 1, width: int = 64):
-    """DCGAN with two stride-2 stages. data_shape (C, H, W), H and W multiples of 4.
+    """DCGAN with k = ``dcgan_stages(H, W)`` stride-2 stages. data_shape (C, H, W), H and W multiples of 4.
 
     G: (N, z_dim) -> (N, C, H, W) in [-1, 1];  D: (N/pack, pack*C, H, W) -> (N/pack, 1).
     """
     _sides_multiple_of_4("dcgan", data_shape)
     C, H, W = data_shape
-    h, w, c = H // 4, W // 4, width
-    G = Sequential(
-        Dense(z_dim, 2 * c * h * w, bias=False), BatchNorm1d(2 * c * h * w), ReLU(), Reshape(2 * c, h, w),
-        ConvTranspose2d(2 * c, c, 4, 2, 1, bias=False), BatchNorm2d(c), ReLU(),   # -> (c, H/2, W/2)
-        ConvTranspose2d(c, C, 4, 2, 1), Tanh(),                              # -> (C, H, W)
-    )
-    D = Sequential(
-        Conv2d(C * pack, c, 4, 2, 1), LeakyReLU(0.2),                        # -> (c, H/2, W/2)
-        Conv2d(c, 2 * c, 4, 2, 1, bias=False), BatchNorm2d(2 * c), LeakyReLU(0.2),   # -> (2c, H/4, W/4)
-        Flatten(), Dense(2 * c * h * w, 1),
-    )
+    k = dcgan_stages(H, W)
+    h, w, top = H >> k, W >> k, width << (k - 1)
+    g_layers = [Dense(z_dim, top * h * w, bias=False), BatchNorm1d(top * h * w), ReLU(), Reshape(top, h, w)]
+    for i in range(k - 1, 0, -1):  # (2^i c, s, s) -> (2^(i-1) c, 2s, 2s)
+        g_layers += [ConvTranspose2d(width << i, width << (i - 1), 4, 2, 1, bias=False),
+                     BatchNorm2d(width << (i - 1)), ReLU()]
+    G = Sequential(*g_layers, ConvTranspose2d(width, C, 4, 2, 1), Tanh())    # -> (C, H, W)
+    d_layers = [Conv2d(C * pack, width, 4, 2, 1), LeakyReLU(0.2)]          # -> (c, H/2, W/2)
+    for i in range(1, k):          # (2^(i-1) c, s, s) -> (2^i c, s/2, s/2)
+        d_layers += [Conv2d(width << (i - 1), width << i, 4, 2, 1, bias=False), BatchNorm2d(width << i),
+                     LeakyReLU(0.2)]
+    D = Sequential(*d_layers, Flatten(), Dense(top * h * w, 1))
+    return G, D
+
+
+def pytorch_dcgan(data_shape, z_dim: int = 100, pack: int = 1, width: int = 64):
+    """PyTorch's DCGAN example's networks for (C, S, S) images, S = 4 * 2^(k-1) (32: k = 3, 64: k = 4).
+
+    G: (N, z_dim) -> (N, C, S, S) in [-1, 1];  D: (N/pack, pack*C, S, S) -> (N/pack, 1). No biases.
+    """
+    C, S, _ = data_shape
+    k = (S // 4).bit_length() - 1  # stride-2 stages after the 4x4 start: 32 -> 3, 64 -> 4
+    top = width << (k - 1)
+    g_layers = [Reshape(z_dim, 1, 1), ConvTranspose2d(z_dim, top, 4, 1, 0, bias=False), BatchNorm2d(top), ReLU()]
+    for i in range(k - 1, 0, -1):  # (2^i c, s, s) -> (2^(i-1) c, 2s, 2s)
+        g_layers += [ConvTranspose2d(width << i, width << (i - 1), 4, 2, 1, bias=False),
+                     BatchNorm2d(width << (i - 1)), ReLU()]
+    G = Sequential(*g_layers, ConvTranspose2d(width, C, 4, 2, 1, bias=False), Tanh())
+    d_layers = [Conv2d(C * pack, width, 4, 2, 1, bias=False), LeakyReLU(0.2)]
+    for i in range(1, k):
+        d_layers += [Conv2d(width << (i - 1), width << i, 4, 2, 1, bias=False), BatchNorm2d(width << i),
+                     LeakyReLU(0.2)]
+    D = Sequential(*d_layers, Conv2d(top, 1, 4, 1, 0, bias=False), Flatten())   # (2^(k-1) c, 4, 4) -> a logit
     return G, D
 
 
@@ -145,6 +186,15 @@ def _28x28(arch: str, data_shape) -> None:
     if tuple(data_shape[1:]) != (28, 28):
         raise ValueError(f"arch {arch!r} is dcgan on 28x28 images (the benchmark network), not on "
                          f"{tuple(data_shape)}; use --arch dcgan for other sizes")
+
+
+def _side(side: int):
+    def check(arch: str, data_shape) -> None:
+        _images(arch, data_shape)
+        if tuple(data_shape[1:]) != (side, side):
+            raise ValueError(f"arch {arch!r} is the benchmark network for {side}x{side} images, not "
+                             f"{tuple(data_shape)}; use --arch dcgan for other sizes")
+    return check
 
 
 def _three_halvings(arch: str, data_shape) -> None:
@@ -197,6 +247,10 @@ register(Architecture("mlp", mlp, description="the seed MLP GAN"))
 register(Architecture("dcgan", dcgan, ("width",), _sides_multiple_of_4,
                       description="DCGAN, two stride-2 stages (images whose sides are multiples of 4)"))
 register(Architecture("dcgan28", dcgan, ("width",), _28x28, description="dcgan on 28x28 images"))
+register(Architecture("dcgan32", pytorch_dcgan, ("width",), _side(32),
+                      description="PyTorch's DCGAN form on 32x32 images (3 stages from 4x4; the benchmark network)"))
+register(Architecture("dcgan64", pytorch_dcgan, ("width",), _side(64),
+                      description="PyTorch's DCGAN example's networks on 64x64 images (4 stages from 4x4)"))
 register(Architecture("convd", convd, description="MLP generator, conv discriminator"))
 
 

@@ -227,13 +227,22 @@ OPTIONS = (
     Option("lr", 1e-3, number(0, low_open=True), "the learning rate of both networks (Adam)", keyword="lr",
            families=VAE),
     Option("holdout", 0.0, number(0, 1), "keep the last round(F * N) images of an image data set out of "
-           "training, for minigan evaluate", fixed=True),
+           "training, for minigan evaluate (the emoji: every 1/F-th base emoji with its skin tones)", fixed=True),
+    Option("image_size", None, count(), "the side S of the images, for a data set that makes them (emoji: "
+           "16, 32 or 64; folder: any)", nullable=True, fixed=True, unset="the data set's"),
+    Option("channels", None, count(), "folder: 3 (RGB) or 1 (grey)", nullable=True, fixed=True,
+           unset="the data set's"),
+    Option("conditional", False, anything(bool), "a conditional GAN on a labelled set: the label goes to G "
+           "as a one-hot input and to D as one constant channel per class (minigan sample --label K)",
+           fixed=True, families=GAN),
     Option("log_every", 10, count(), "steps between history rows"),
     Option("checkpoint_every", 500, count(), "steps between checkpoints"),
     Option("frames", 40, count(0), "frames of the fixed-noise grid in progress.gif (0: none)"),
-    Option("data_dir", None, anything(str), "folder with the MNIST / Fashion-MNIST IDX files (default: the "
-           "user cache folder)", nullable=True),
-    Option("download", False, anything(bool), "download missing MNIST / Fashion-MNIST files (checksums verified)"),
+    Option("data_dir", None, anything(str), "where the data set's files are: the MNIST / Fashion-MNIST IDX "
+           "files, an emoji-datasource package (folder or .tgz, or a folder holding them), your pictures for "
+           "--dataset folder (default: the user cache folder)", nullable=True),
+    Option("download", False, anything(bool), "download missing MNIST / Fashion-MNIST / emoji files "
+           "(checksums verified)"),
     Option("distributed", "none", anything(str), "data-parallel training over the processes of mpiexec -n P: "
            "mpi (mpi4py, pip install \"minigan[mpi]\") or nccl (one GPU each, --backend cupy); --batch-size is "
            "per process", choices=_distributed),
@@ -316,6 +325,9 @@ def make_config(options: dict) -> dict:
         config.update(family.defaults)
     config.update(options)
     config["dataset"] = dataset.name
+    for name, default in dataset.options.items():  # recorded, so that the run keeps them whatever the defaults
+        if config.get(name) is None:
+            config[name] = default
     if config["backend"] is None:
         from . import backend
         config["backend"] = backend.name  # MINIGAN_BACKEND's, else numpy
@@ -422,12 +434,23 @@ def validate(config: dict, sources: dict | None = None) -> dict:
         fail("distributed", NCCL_NEEDS_CUPY)
     if config["holdout"] and dataset.kind != "images":
         fail("holdout", f"0: data set {dataset.name!r} is not a fixed set of images")
+    for name in ("image_size", "channels"):
+        if config[name] is not None and name not in dataset.options:
+            fail(name, f"no value: data set {dataset.name!r} has a fixed sample shape "
+                       f"{dataset.sample_shape(config)}")
+        if config[name] is not None and name in dataset.choices and config[name] not in dataset.choices[name]:
+            fail(name, f"one of {', '.join(map(str, dataset.choices[name]))} for data set {dataset.name!r}")
+    if config["conditional"] and (dataset.kind != "images" or not dataset.num_classes or dataset.stack_of):
+        fail("conditional", f"no value: data set {dataset.name!r} is not a set of labelled images")
+    if config["conditional"] and config["augment"]:
+        fail("augment", "no value with --conditional: the augmentations would move and cut D's label "
+                        "channels too")
     if model != "gan":
         _check_image_family(config, dataset, fail)
         return config
     arch = models.get(config["arch"])
     try:
-        arch.check(config["arch"], dataset.shape)
+        arch.check(config["arch"], dataset.sample_shape(config))
     except ValueError as exc:
         fail("arch", f"an architecture that fits data set {dataset.name!r} ({exc})")
     for option in OPTIONS:
@@ -451,9 +474,10 @@ def _check_image_family(config: dict, dataset, fail) -> None:
     """The checks of a family other than gan: image data (a U-Net's two stride-2 stages for pix2pix)."""
     if dataset.kind != "images":
         fail("model", f"gan on data set {dataset.name!r} (2-D points); --model {config['model']} takes images")
-    if config["model"] == "pix2pix" and (dataset.shape[1] % 4 or dataset.shape[2] % 4):
+    shape = dataset.sample_shape(config)
+    if config["model"] == "pix2pix" and (shape[1] % 4 or shape[2] % 4):
         fail("dataset", f"images whose sides are multiples of 4 for --model pix2pix (its U-Net halves them "
-                        f"twice), not {tuple(dataset.shape)}")
+                        f"twice), not {shape}")
 
 
 def check_resume(saved: dict, options: dict, source: str = "command line") -> None:

@@ -24,7 +24,7 @@ from .optim import Adam
 from .penalties import check_sample_wise, r1_penalty
 from .updater import TrainingDiverged, Updater
 
-__all__ = ["GAN", "G_NOISE", "LR_SCHEDULES", "TrainingDiverged", "generate"]
+__all__ = ["GAN", "G_NOISE", "LR_SCHEDULES", "TrainingDiverged", "generate", "noise"]
 
 LR_SCHEDULES = ("constant", "linear")  # see GAN._set_learning_rates
 G_NOISE = ("reuse", "fresh")           # the generator step's fakes: see GAN.train_step
@@ -43,6 +43,10 @@ class GAN(Updater):
     G_ema = ema * G_ema + (1 - ema) * G after every G step (Yazici et al. 2019, "The unusual
     effectiveness of averaging in GAN training"): the average moves less than G, which keeps
     circling the optimum, and often gives cleaner samples. ``sample`` then uses G_ema.
+    num_classes: K >= 2 for a conditional GAN (Mirza & Osindero 2014): the noise G gets is [z, one-hot
+    label] (N, z_dim + K), labels drawn uniformly; G then outputs its image with the label as K more
+    channels (``layers.LabelPlanes``), (N, C + K, H, W), the form the caller's real batches take too
+    (``datasource.data_source``), so D judges every image with its label. ``sample`` drops those channels.
     r1: weight gamma of the R1 penalty gamma/2 * mean ||dD/dx||^2 on the real (packed) batch, added
     to D's loss in every D step (``minigan.penalties``; 0 = off; D must not use BatchNorm).
     augment: None, or a differentiable augmentation policy such as "translation,cutout,brightness"
@@ -56,7 +60,7 @@ class GAN(Updater):
     def __init__(self, G, D, z_dim: int, loss: str = "nonsaturating", lr_g: float = 2e-4, lr_d: float = 2e-4,
                  betas=(0.5, 0.999), d_steps: int = 1, pack: int = 1, clip: float | None = None, seed: int = 0,
                  lr_schedule: str = "constant", total_steps: int | None = None, ema: float | None = None,
-                 r1: float = 0.0, g_noise: str = "reuse", augment: str | None = None):
+                 r1: float = 0.0, g_noise: str = "reuse", augment: str | None = None, num_classes: int = 0):
         if d_steps < 1 or pack < 1:
             raise ValueError(f"d_steps and pack must be >= 1, got d_steps={d_steps}, pack={pack}")
         if lr_schedule not in LR_SCHEDULES or (lr_schedule == "linear" and not total_steps):
@@ -76,7 +80,9 @@ class GAN(Updater):
         self.G_ema = copy.deepcopy(G) if ema else None
         self.base_lr = (lr_g, lr_d)
         self.lr_schedule, self.total_steps = lr_schedule, total_steps
-        self.G, self.D, self.z_dim = G, D, z_dim
+        if num_classes == 1 or num_classes < 0:
+            raise ValueError(f"num_classes must be 0 (unconditional) or >= 2, got {num_classes}")
+        self.G, self.D, self.z_dim, self.num_classes = G, D, z_dim, num_classes
         self.loss, self.d_steps, self.pack = loss, d_steps, pack
         self.g_opt = Adam(G, lr=lr_g, betas=betas)
         self.d_opt = Adam(D, lr=lr_d, betas=betas)
@@ -84,10 +90,10 @@ class GAN(Updater):
         super().__init__(models, {"G": self.g_opt, "D": self.d_opt}, seed=seed, clip=clip)
 
     # -- helpers ------------------------------------------------------------
-    def noise(self, n: int, rng=None):
-        """z ~ N(0, I): (n, z_dim) in G's dtype on the active backend."""
-        z = (rng or self.rng).standard_normal((n, self.z_dim))
-        return backend.asarray(z, dtype=self.G.dtype)
+    def noise(self, n: int, rng=None, labels=None):
+        """G's input: z ~ N(0, I), (n, z_dim) in G's dtype on the active backend; for a conditional GAN
+        [z, one-hot(labels)], (n, z_dim + K), the labels drawn uniformly from the same generator unless given."""
+        return noise(self.z_dim, n, rng or self.rng, self.G.dtype, self.num_classes, labels)
 
     def _packed(self, x):
         """(N, C, ...) -> (N/pack, pack*C, ...): consecutive samples side by side (PacGAN)."""
@@ -189,17 +195,40 @@ class GAN(Updater):
         return ([sample_real(self.rng, batch_size) for _ in range(self.d_steps)],)
 
     # -- using G -------------------------------------------------------------
-    def sample(self, n: int, seed: int = 0, batch_size: int = 1000):
-        """n samples from G (G_ema when averaging) in evaluation mode, float32 NumPy (n, *data_shape)."""
-        return generate(self.G_ema or self.G, self.z_dim, n, seed, batch_size)
+    def sample(self, n: int, seed: int = 0, batch_size: int = 1000, labels=None):
+        """n samples from G (G_ema when averaging) in evaluation mode, float32 NumPy (n, *data_shape).
+        Conditional: ``labels`` an int or (n,) ints (None: drawn uniformly); the label channels dropped."""
+        return generate(self.G_ema or self.G, self.z_dim, n, seed, batch_size, self.num_classes, labels)
 
 
-def generate(G, z_dim: int, n: int, seed: int = 0, batch_size: int = 1000):
-    """n >= 1 samples of G in evaluation mode, noise seeded with ``seed``: float32 NumPy (n, *data_shape)."""
+def noise(z_dim: int, n: int, rng, dtype, num_classes: int = 0, labels=None):
+    """z ~ N(0, I) (n, z_dim) from ``rng``, on the active backend; with num_classes K >= 2,
+    [z, one-hot(labels)] (n, z_dim + K), the labels (an int or (n,) ints) drawn uniformly after z when None."""
+    import numpy as np  # the one-hot code is assembled on the host, like z
+
+    z = rng.standard_normal((n, z_dim))
+    if num_classes:
+        labels = rng.integers(0, num_classes, n) if labels is None else np.broadcast_to(labels, (n,))
+        if np.any((labels < 0) | (labels >= num_classes)):
+            raise ValueError(f"labels must lie in 0..{num_classes - 1}, got {np.unique(labels).tolist()}")
+        z = np.concatenate([z, np.eye(num_classes)[labels]], axis=1)
+    return backend.asarray(z, dtype=dtype)
+
+
+def generate(G, z_dim: int, n: int, seed: int = 0, batch_size: int = 1000, num_classes: int = 0, labels=None):
+    """n >= 1 samples of G in evaluation mode, noise seeded with ``seed``: float32 NumPy (n, *data_shape);
+    for a conditional G (num_classes K >= 2), of ``labels`` (an int or (n,) ints; None: uniform draws),
+    without the K label channels G appends."""
+    import numpy as np
+
     if n < 1:
         raise ValueError(f"number of samples must be >= 1, got {n}")
     rng = backend.rng(seed)
+    if num_classes:  # the labels first, for the whole n, so that batch_size never changes which are drawn
+        labels = rng.integers(0, num_classes, n) if labels is None else np.broadcast_to(labels, (n,))
     with eval_mode(G), no_grad():
-        parts = [G(backend.asarray(rng.standard_normal((min(batch_size, n - start), z_dim)), dtype=G.dtype))
+        parts = [G(noise(z_dim, min(batch_size, n - start), rng, G.dtype, num_classes,
+                         None if labels is None else labels[start:start + batch_size]))
                  for start in range(0, n, batch_size)]
-    return backend.to_numpy(backend.get_array_module(parts[0]).concatenate(parts)).astype("float32")
+    out = backend.to_numpy(backend.get_array_module(parts[0]).concatenate(parts)).astype("float32")
+    return out[:, :-num_classes] if num_classes else out

@@ -44,10 +44,10 @@ def image_grid(images, nrow: int | None = None, pad: int = 1):
     return grid[0] if c == 1 else grid.transpose(1, 2, 0)
 
 
-def save_image_grid(images, path, title: str = "") -> None:
-    """Save samples (N, C, H, W) in [-1, 1] as a PNG grid."""
+def save_image_grid(images, path, title: str = "", nrow: int | None = None) -> None:
+    """Save samples (N, C, H, W) in [-1, 1] as a PNG grid (``nrow`` images a row; default: a square)."""
     plt = _pyplot()
-    grid = image_grid(images)
+    grid = image_grid(images, nrow)
     fig, ax = plt.subplots(figsize=(6, 6 * grid.shape[0] / grid.shape[1] + 0.3))
     ax.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_axis_off()

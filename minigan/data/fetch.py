@@ -14,7 +14,7 @@ and what a failure says:
 
 What is "the expected bytes" is said by checksums, of two kinds that may be combined:
 
-- of the file itself (``sha256``, ``md5``): the file exactly as published;
+- of the file itself (``sha256``, ``sha512``, ``md5``): the file exactly as published;
 - of its gzip-DECOMPRESSED content (``decompressed_sha256``, ``decompressed_md5``): the same data in
   any gzip wrapper. A distribution that recompresses a published .gz (Debian's dataset-fashion-mnist
   package does) changes the .gz's bytes, not its content, and is still genuine.
@@ -40,7 +40,7 @@ from .idx import DataFileError
 
 TIMEOUT_S = 30           # seconds a stalled connection may stay silent before the mirror counts as failed
 _CHUNK = 1 << 16
-_HEX_LENGTH = {"sha256": 64, "md5": 32}
+_HEX_LENGTH = {"sha256": 64, "sha512": 128, "md5": 32}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -84,9 +84,9 @@ def default_data_dir(name: str) -> Path:
 
 # ------------------------------------------------------------------------------------------ checksums
 
-def _expected(sha256, md5, decompressed_sha256, decompressed_md5, caller: str) -> tuple[dict, dict]:
+def _expected(sha256, md5, decompressed_sha256, decompressed_md5, caller: str, sha512=None) -> tuple[dict, dict]:
     """The checksums asked for, as ({algorithm: hex} of the file, {algorithm: hex} of its content)."""
-    given = {("file", "sha256"): sha256, ("file", "md5"): md5,
+    given = {("file", "sha256"): sha256, ("file", "sha512"): sha512, ("file", "md5"): md5,
              ("content", "sha256"): decompressed_sha256, ("content", "md5"): decompressed_md5}
     whole, content = {}, {}
     for (of, algorithm), digest in given.items():
@@ -99,7 +99,7 @@ def _expected(sha256, md5, decompressed_sha256, decompressed_md5, caller: str) -
                              f"got {digest!r}")
         (whole if of == "file" else content)[algorithm] = digest.lower()
     if not whole and not content:
-        raise ValueError(f"{caller}: no checksum given (sha256, md5, decompressed_sha256 or decompressed_md5): "
+        raise ValueError(f"{caller}: no checksum given (sha256, sha512, md5, decompressed_sha256 or decompressed_md5): "
                          f"a file is only kept once verified")
     return whole, content
 
@@ -155,14 +155,15 @@ def _mismatch(path: Path, whole: dict, content: dict, size) -> str | None:
 
 
 def verify(path, *, sha256: str | None = None, md5: str | None = None, decompressed_sha256: str | None = None,
-           decompressed_md5: str | None = None, size: int | None = None, advice: str = "") -> Path:
+           decompressed_md5: str | None = None, size: int | None = None, advice: str = "",
+           sha512: str | None = None) -> Path:
     """Return ``path`` when it holds the expected bytes; raise ChecksumError naming it otherwise.
 
     The checksums are ``fetch``'s (at least one; see the module's docstring); ``size`` (the published
     size of the file) only makes the message clearer. ``advice`` is appended to the message, e.g.
     "; delete it and pass --download to fetch a fresh copy".
     """
-    whole, content = _expected(sha256, md5, decompressed_sha256, decompressed_md5, "verify")
+    whole, content = _expected(sha256, md5, decompressed_sha256, decompressed_md5, "verify", sha512)
     path = Path(path)
     problem = _mismatch(path, whole, content, size)
     if problem:
@@ -174,15 +175,15 @@ def verify(path, *, sha256: str | None = None, md5: str | None = None, decompres
 
 def fetch(urls, dest, *, sha256: str | None = None, md5: str | None = None, decompressed_sha256: str | None = None,
           decompressed_md5: str | None = None, size: int | None = None, what: str | None = None,
-          progress: bool = True, timeout: float = TIMEOUT_S, log=None) -> Path:
+          progress: bool = True, timeout: float = TIMEOUT_S, log=None, sha512: str | None = None) -> Path:
     """Download ``dest`` from ``urls`` and return its path, once its checksum matched.
 
     urls: one URL or a sequence of them (mirrors of the same file), tried in order until one delivers
         the expected bytes.
     dest: the file to create (its folder is created if need be). An existing file there is replaced,
         but only by a verified download: the caller decides whether to fetch at all.
-    sha256, md5, decompressed_sha256, decompressed_md5: the expected checksums (at least one); see the
-        module's docstring for how they combine.
+    sha256, sha512, md5, decompressed_sha256, decompressed_md5: the expected checksums (at least one);
+        see the module's docstring for how they combine (sha512: what the npm registry publishes).
     size: the published size in bytes, for the progress bar when the server announces none, and for
         messages. Not enforced: a mirror's recompressed copy of a .gz may differ in size yet be genuine.
     what: how messages name the file (default: its file name), e.g. "mnist t10k-images-idx3-ubyte.gz".
@@ -194,7 +195,7 @@ def fetch(urls, dest, *, sha256: str | None = None, md5: str | None = None, deco
     error, timeout, truncated transfer, or the checksum it should have had and the one it had).
     ValueError for bad arguments (no URL, no checksum, a checksum that is not hexadecimal).
     """
-    whole, content = _expected(sha256, md5, decompressed_sha256, decompressed_md5, "fetch")
+    whole, content = _expected(sha256, md5, decompressed_sha256, decompressed_md5, "fetch", sha512)
     urls = [urls] if isinstance(urls, str) else list(urls)
     if not urls or not all(isinstance(u, str) and u for u in urls):
         raise ValueError(f"fetch: expected one URL or a list of URLs, got {urls!r}")

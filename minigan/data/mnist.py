@@ -144,6 +144,12 @@ def _find(folder: Path, entry: IdxFile) -> Path | None:
     return None
 
 
+def has_split(name: str, split: str, data_dir=None) -> bool:
+    """Whether both files of ``split`` ("train" or "test") of set ``name`` are in ``data_dir`` (not verified)."""
+    folder = Path(data_dir).expanduser() if data_dir is not None else default_data_dir(name)
+    return all(_find(folder, _files(name)[key]) for key in _keys(split))
+
+
 def _keys(part: str) -> tuple[str, str]:
     return f"{part}-images", f"{part}-labels"
 

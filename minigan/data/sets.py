@@ -19,6 +19,39 @@ def _mnist_loader(name: str):
     return load
 
 
+def _mnist_test(name: str):
+    """The 10,000 test images, the standard evaluation split, when the 60,000 training images are here too
+    (without them the loader trains on the test images, which then are no unseen split)."""
+    def test(data_dir=None, download=False, log=print):
+        from .mnist import has_split, load_mnist
+
+        if not has_split(name, "train", data_dir):
+            return None
+        images, labels, _ = load_mnist(name, "test", data_dir=data_dir, download=download, log=log)
+        return images, labels
+    return test
+
+
+def _emoji(vendor: str):
+    def load(data_dir=None, download=False, log=print, image_size=32):
+        from .emoji import load_emoji
+
+        images, labels, _ = load_emoji(vendor, data_dir, image_size, download, log)
+        return images, labels
+
+    def groups(data_dir=None, download=False, log=print):
+        from .emoji import emoji_groups
+
+        return emoji_groups(vendor, data_dir, download, log)
+    return dict(load=load, groups=groups)
+
+
+def _load_folder(data_dir=None, download=False, log=print, image_size=32, channels=3):
+    from .folder import load_folder
+
+    return load_folder(data_dir, image_size, channels), None
+
+
 # The toy mixtures: a narrow MLP pair, PacGAN packing 2, many cheap steps, Adam without momentum
 # (beta1 = 0), and a learning rate decaying to 0 so that G settles precisely on the narrow modes.
 _TOY = dict(arch="mlp2d", steps=16000, batch_size=256, z_dim=8, width=64, lr_g=2e-3, lr_d=2e-3, pack=2,
@@ -48,12 +81,28 @@ register(DataSet("digits", "images", (1, 8, 8), load=_load_digits,
                  defaults=dict(arch="dcgan", steps=8000, batch_size=64, z_dim=32, width=32, lr_g=5e-4,
                                lr_d=5e-4, lr_schedule="linear", log_every=20, checkpoint_every=1000),
                  description="the embedded UCI 8x8 handwritten digits, 1,797 images (no download)"))
-register(DataSet("mnist", "images", (1, 28, 28), load=_mnist_loader("mnist"), defaults=dict(_MNIST),
-                 description="MNIST, 28x28 (IDX files from --data-dir, or --download)"))
+register(DataSet("mnist", "images", (1, 28, 28), load=_mnist_loader("mnist"), test=_mnist_test("mnist"),
+                 defaults=dict(_MNIST), description="MNIST, 28x28 (IDX files from --data-dir, or --download)"))
 # Stacked MNIST (Metz et al. 2017): three MNIST digits as the three channels, 1,000 modes; the
 # same network as MNIST's, with three channels in and out.
 register(DataSet("stacked-mnist", "images", (3, 28, 28), stack_of="mnist", defaults=dict(_MNIST),
                  description="three independent MNIST digits as the channels, (3, 28, 28): 1,000 modes"))
 register(DataSet("fashion-mnist", "images", (1, 28, 28), load=_mnist_loader("fashion-mnist"),
-                 defaults=dict(_MNIST),
-                 description="Fashion-MNIST, 28x28 (IDX files from --data-dir, or --download)"))
+                 test=_mnist_test("fashion-mnist"), defaults=dict(_MNIST),
+                 description="Fashion-MNIST, 28x28: trains on the 60,000, evaluates on the 10,000 test images "
+                             "(IDX files from --data-dir, e.g. Debian's /usr/share/datasets/fashion-mnist, or "
+                             "--download)"))
+# The emoji (emoji.py): 3,786 colour images per vendor, 10 categories; --holdout spreads over base emoji.
+_EMOJI = dict(arch="dcgan", steps=6000, batch_size=64, z_dim=100, width=64, lr_schedule="constant",
+              log_every=20, checkpoint_every=500)
+for _vendor, _who in (("google", "Google's Noto emoji, Apache 2.0"), ("twitter", "Twitter's Twemoji, CC BY 4.0")):
+    register(DataSet(f"emoji-{_vendor}", "images", lambda image_size: (3, image_size, image_size),
+                     options={"image_size": 32}, choices={"image_size": (16, 32, 64)}, defaults=dict(_EMOJI),
+                     **_emoji(_vendor),
+                     description=f"{_who}: 3,786 RGB images in 10 categories (the emoji-data package "
+                                 f"emoji-datasource-{_vendor}@16.0.0 from --data-dir, or --download)"))
+register(DataSet("folder", "images", lambda image_size, channels: (channels, image_size, image_size),
+                 load=_load_folder, options={"image_size": 32, "channels": 3}, choices={"channels": (1, 3)},
+                 num_classes=0, defaults=dict(_EMOJI),
+                 description="your own pictures: the PNG/JPEG files under --data-dir, centre-cropped, resized to "
+                             "--image-size, --channels 3 or 1 (no labels)"))

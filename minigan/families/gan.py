@@ -7,6 +7,7 @@ from .. import backend, data
 from ..datasource import data_shape, data_source, is_points
 from ..models import build as build_networks
 from ..errors import OptionError
+from ..layers import Concat, LabelPlanes
 from ..train import GAN
 from . import Family, register
 
@@ -16,12 +17,29 @@ def fixed_noise_seed(config: dict) -> int:
     return config["seed"] + 10_000
 
 
+def num_classes(config: dict) -> int:
+    """K for a conditional run (the data set's classes), 0 otherwise."""
+    return data.get(config["dataset"]).num_classes if config.get("conditional") else 0
+
+
 def build(config: dict, arguments: dict, arch_options: dict) -> GAN:
     """G, D and their optimisers as the config describes, initialised from config['seed']: ``arguments``
-    are GAN's keywords, ``arch_options`` the architecture's (both from ``minigan.options``)."""
+    are GAN's keywords, ``arch_options`` the architecture's (both from ``minigan.options``).
+
+    Conditional (K classes): the architecture's G for noise of z_dim + K (z and the one-hot label), its
+    output beside the label's K planes (``layers.LabelPlanes``); the architecture's D for images of C + K
+    channels, the image and its label planes."""
+    shape, k = data_shape(config), num_classes(config)
+    build_pair = lambda shape, z_dim: build_networks(config["arch"], shape, z_dim, config["pack"], **arch_options)
     with backend.seeded(config["seed"]):
-        G, D = build_networks(config["arch"], data_shape(config), config["z_dim"], config["pack"], **arch_options)
-    return GAN(G, D, total_steps=config["steps"], **arguments)
+        if not k:
+            G, D = build_pair(shape, config["z_dim"])
+        else:
+            C, H, W = shape
+            G, _ = build_pair(shape, config["z_dim"] + k)
+            _, D = build_pair((C + k, H, W), config["z_dim"])
+            G = Concat(G, LabelPlanes(k, H, W))
+    return GAN(G, D, total_steps=config["steps"], num_classes=k, **arguments)
 
 
 def check(gan: GAN, config: dict) -> None:
@@ -34,13 +52,27 @@ def check(gan: GAN, config: dict) -> None:
                                       f"{config['arch']!r} has BatchNorm, which normalises over the batch")
 
 
+PER_CLASS = 8  # a conditional run's grid: one row of this many samples per class
+
+
+def fixed_samples(gan: GAN, config: dict):
+    """The grid's samples from the fixed noise, and its row length: 64 samples, or for a conditional run
+    PER_CLASS of each class, class k in row k."""
+    if not gan.num_classes:
+        return gan.sample(64, seed=fixed_noise_seed(config)), None
+    import numpy as np
+
+    labels = np.repeat(np.arange(gan.num_classes), PER_CLASS)
+    return gan.sample(len(labels), seed=fixed_noise_seed(config), labels=labels), PER_CLASS
+
+
 def frame(gan: GAN, config: dict):
-    """The fixed-noise grid of 64 samples (None for 2-D points: their picture is drawn at the end)."""
+    """The fixed-noise grid (None for 2-D points: their picture is drawn at the end)."""
     if is_points(config):
         return None
     from ..viz import image_grid
 
-    return image_grid(gan.sample(64, seed=fixed_noise_seed(config)))
+    return image_grid(*fixed_samples(gan, config))
 
 
 def finish(gan: GAN, config: dict, run_dir) -> dict:
@@ -50,7 +82,8 @@ def finish(gan: GAN, config: dict, run_dir) -> dict:
     title = f"{config['dataset']} / {config['arch']}, step {gan.step}"
     figures = {"step": gan.step}
     if not is_points(config):
-        save_image_grid(gan.sample(64, seed=fixed_noise_seed(config)), run_dir / "samples.png", title)
+        samples, row = fixed_samples(gan, config)
+        save_image_grid(samples, run_dir / "samples.png", title + (", one row per class" if row else ""), row)
         return figures
     from ..metrics import evaluate_toy
 

@@ -195,11 +195,36 @@ def _as_images(images, name: str) -> np.ndarray:
     return images
 
 
-def _figures(feats: np.ndarray, probs: np.ndarray, ref_feats: np.ndarray, k: int) -> dict:
-    covered, kl = class_coverage(probs)
+LABEL_FREE = ("frechet_distance", "precision", "recall")  # the figures that need no class probabilities
+
+
+class PixelFeatures:
+    """The feature map of a data set without labels (no classifier can be trained): each image reduced
+    by area means to at most ``side`` x ``side`` pixels per channel, flattened. ``features_and_proba``
+    gives (features, None): no class probabilities, so only the LABEL_FREE figures are computed."""
+    num_classes = None
+    accuracy = None
+
+    def __init__(self, side: int = 8):
+        self.side = side
+
+    def features_and_proba(self, images):
+        images = np.asarray(to_numpy(images), dtype=np.float64)
+        n, c, h, w = images.shape
+        bh, bw = max(1, h // self.side), max(1, w // self.side)
+        cropped = images[:, :, :h - h % bh, :w - w % bw]
+        small = cropped.reshape(n, c, cropped.shape[2] // bh, bh, cropped.shape[3] // bw, bw).mean(axis=(3, 5))
+        return small.reshape(n, -1), None
+
+
+def _figures(feats: np.ndarray, probs, ref_feats: np.ndarray, k: int) -> dict:
     precision, recall = precision_recall_knn(ref_feats, feats, k)
+    figures = {"frechet_distance": frechet_distance(feats, ref_feats), "precision": precision, "recall": recall}
+    if probs is None:  # no labels: the label-free figures only
+        return figures
+    covered, kl = class_coverage(probs)
     return {"classes_covered": covered, "kl_to_uniform": kl, "classifier_score": classifier_score(probs),
-            "frechet_distance": frechet_distance(feats, ref_feats), "precision": precision, "recall": recall}
+            **figures}
 
 
 def evaluate_images(generated, real_eval, real_reference, classifier, k: int = 3) -> dict:
@@ -249,10 +274,16 @@ def format_table(result: dict) -> str:
     head = (f"{result['num_samples']} generated vs {result['num_real_eval']} held-out real images, "
             f"reference: {result['num_reference']} real images; classifier held-out accuracy "
             + ("unknown" if accuracy is None else f"{100 * accuracy:.1f} %"))
+    if result["num_classes"] is None:
+        head = (f"{result['num_samples']} generated vs {result['num_real_eval']} held-out real images, "
+                f"reference: {result['num_reference']} real images; no labels: features are the images' "
+                f"pixels in 8x8 area means, and the classifier's figures (classes, KL, score) are left out")
     labels = _row_labels(result)
     width = max(len(s) for s in labels.values())
     lines = [head, f"{'figure':<{width}}  {'generated':>10}  {'real (held-out)':>15}"]
-    for key in FIGURES + tuple(k for k in ("nearest_train_distance",) if k in result["generated"]):
+    for key in FIGURES + ("nearest_train_distance",):
+        if key not in result["generated"]:
+            continue
         lines.append(f"{labels[key]:<{width}}  {_cell(result['generated'][key]):>10}  "
                      f"{_cell(result['real'][key]):>15}")
     return "\n".join(lines)
