@@ -165,3 +165,31 @@ def test_a_download_with_the_wrong_checksum_leaves_nothing(tmp_path, served, mon
     with pytest.raises(DownloadError):
         emoji.load_emoji("google", dest, 16, download=True, log=lambda *_: None)
     assert not any(dest.iterdir())
+
+
+@needs_emoji
+def test_an_emoji_run_trains_resumes_samples_and_evaluates_in_colour(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MINIGAN_CACHE": str(tmp_path / "cache")}
+    run = lambda *args: subprocess.run([sys.executable, "-m", "minigan", *args], env=env, capture_output=True,
+                                       text=True, timeout=600)
+    common = ["--dataset", "emoji-twitter", "--data-dir", str(EMOJI), "--image-size", "16", "--width", "4",
+              "--z-dim", "8", "--batch-size", "16", "--frames", "2", "--holdout", "0.2"]
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    assert run("train", *common, "--steps", "4", "--out", str(whole)).returncode == 0
+    assert run("train", *common, "--steps", "2", "--out", str(split)).returncode == 0
+    assert run("train", "--steps", "4", "--resume", "--out", str(split)).returncode == 0
+    with np.load(whole / "checkpoint.npz") as a, np.load(split / "checkpoint.npz") as b:
+        assert all(np.array_equal(a[k], b[k]) for k in a.files)
+    assert json.loads((whole / "config.json").read_text())["image_size"] == 16
+    done = run("sample", str(whole), "-n", "3", "--out", str(tmp_path / "s.npy"))
+    assert done.returncode == 0 and np.load(tmp_path / "s.npy").shape == (3, 3, 16, 16)
+    evaluated = run("evaluate", str(whole))
+    assert evaluated.returncode == 0, evaluated.stderr
+    figures = json.loads((whole / "metrics.json").read_text())["images"]
+    assert figures["num_real_eval"] == 747 and figures["num_classes"] == 10
+    assert figures["real"]["classes_covered"] >= 8        # the held-out emoji span the categories
+    assert figures["real"]["nearest_train_distance"] > 0

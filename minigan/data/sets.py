@@ -93,7 +93,7 @@ register(DataSet("fashion-mnist", "images", (1, 28, 28), load=_mnist_loader("fas
                              "(IDX files from --data-dir, e.g. Debian's /usr/share/datasets/fashion-mnist, or "
                              "--download)"))
 # The emoji (emoji.py): 3,786 colour images per vendor, 10 categories; --holdout spreads over base emoji.
-_EMOJI = dict(arch="dcgan", steps=6000, batch_size=64, z_dim=100, width=64, lr_schedule="constant",
+_EMOJI = dict(arch="dcgan", steps=5000, batch_size=64, z_dim=100, width=32, lr_schedule="constant",
               log_every=20, checkpoint_every=500)
 for _vendor, _who in (("google", "Google's Noto emoji, Apache 2.0"), ("twitter", "Twitter's Twemoji, CC BY 4.0")):
     register(DataSet(f"emoji-{_vendor}", "images", lambda image_size: (3, image_size, image_size),
