@@ -63,8 +63,8 @@ import numpy as np
 from . import backend, losses
 from .gradcheck import check_layer, numerical_gradient, rel_error
 from .layers import (BatchNorm1d, BatchNorm2d, CategoricalCode, Concat, CodedDense, Conv2d, ConvTranspose2d, Dense,
-                     Flatten, Identity, LeakyReLU, Module, ReLU, Reshape, Residual, Scale, Sequential, Sigmoid,
-                     SpectralNorm, Tanh, no_grad)
+                     Flatten, Identity, LabelPlanes, LeakyReLU, Module, ReLU, Reshape, Residual, Scale, Sequential,
+                     Sigmoid, SpectralNorm, Tanh, no_grad)
 from .optim import Adam
 
 GRAD_TOL = 1e-7       # float64 central differences: a correct derivative scores ~1e-10 (gradcheck.py)
@@ -130,6 +130,7 @@ LAYER_CASES = (
     LayerCase("Scale", lambda: Scale(-2.5), (4, 5)),
     LayerCase("Flatten", lambda: Flatten(), (2, 3, 2, 2)),
     LayerCase("Reshape", lambda: Reshape(3, 2, 2), (2, 12)),
+    LayerCase("LabelPlanes", lambda: LabelPlanes(3, 2, 4), (3, 7)),
     LayerCase("CategoricalCode", lambda: CategoricalCode(5, noise_scale=0.3), (6, 4), _z0_in_bin_middles(5)),
     LayerCase("CodedDense", lambda: CodedDense(5, 4, 3, noise_scale=0.3), (6, 4), _z0_in_bin_middles(5)),
     # Eval mode: u stays fixed and sigma = ||Wm^T u||, whose gradient is exactly the backward's u v^T. In train

@@ -67,7 +67,8 @@ def split_holdout(config: dict, images, *aligned):
     if not mask[cut:].all():  # spread groups: gather the rows (a tail stays a slice, a view)
         return (tuple(None if a is None else a[~mask] for a in arrays),
                 tuple(None if a is None else a[mask] for a in arrays))
-    return tuple(None if a is None else a[:cut] for a in arrays), tuple(None if a is None else a[cut:] for a in arrays)
+    return (tuple(None if a is None else a[:cut] for a in arrays),
+            tuple(None if a is None else a[cut:] for a in arrays))
 
 
 def data_source(config: dict, log=print):

@@ -59,13 +59,17 @@ def _reference_and_held_out(config: dict, images, seed: int, log=print):
 
 
 def evaluate_samples(config: dict, sample, n: int | None = None, seed: int = 0, log=print,
-                     classifier_seed: int = 0) -> dict:
+                     classifier_seed: int = 0, num_classes: int = 0) -> dict:
     """The image figures of a generator for a run with this config, beside the same figures for
     real held-out images, as the module docstring says.
 
     sample(n) -> float32 (n, C, H, W) in [-1, 1]: n generated images; n defaults to (and is at most)
     the number of held-out images. Any generator can be scored so: ``benchmarks/`` scores PyTorch's
-    samples on this same yardstick."""
+    samples on this same yardstick. A conditional generator (``num_classes`` K): sample(n, labels) draws
+    image i of class labels[i] (labels drawn uniformly here), and "label_accuracy" is the fraction the
+    classifier assigns to the class asked for, beside the classifier's accuracy on real images."""
+    import numpy as np
+
     from .metrics import PixelFeatures, evaluate_images, load_or_train_classifier, nearest_distance
 
     images, labels = real_images(config, log)
@@ -78,8 +82,13 @@ def evaluate_samples(config: dict, sample, n: int | None = None, seed: int = 0, 
     if n < MIN_EVALUATION_IMAGES:
         raise OptionError(f"-n {n}: expected at least {MIN_EVALUATION_IMAGES} samples (the k-NN figures "
                           f"need k + 1)")
-    samples = sample(n)
+    asked = np.random.default_rng(seed + 1).integers(0, num_classes, n) if num_classes else None
+    samples = sample(n) if asked is None else sample(n, asked)
     figures = evaluate_images(samples, held_out[:n], reference, classifier)
+    if asked is not None:
+        predicted = classifier.features_and_proba(samples)[1].argmax(axis=1)
+        figures["generated"]["label_accuracy"] = float((predicted == asked).mean())
+        figures["real"]["label_accuracy"] = classifier.accuracy
     if train is not None:
         figures["generated"]["nearest_train_distance"] = nearest_distance(samples, train)
         figures["real"]["nearest_train_distance"] = nearest_distance(held_out[:n], train)
@@ -178,8 +187,10 @@ def evaluate_run(run_dir, n: int | None = None, seed: int = 0, log=print, classi
         log(format_mode_table(figures))
         key = "modes"
     else:
-        figures = evaluate_samples(config, lambda count: trainer.sample(count, seed=seed), n, seed, log,
-                                   classifier_seed)
+        classes = getattr(trainer, "num_classes", 0)
+        draw = ((lambda count, labels: trainer.sample(count, seed=seed, labels=labels)) if classes
+                else (lambda count: trainer.sample(count, seed=seed)))
+        figures = evaluate_samples(config, draw, n, seed, log, classifier_seed, classes)
         log(format_table(figures))
         key = "images"
     path = run_dir / "metrics.json"

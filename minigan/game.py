@@ -265,7 +265,7 @@ def save_game_gif(images: list, path, seconds_per_frame: float = 0.5, hold_last:
 
     The last frame stays ``hold_last`` seconds, so the end of training can be looked at.
     """
-    from PIL import Image  # Pillow: a dependency of matplotlib
+    from PIL import Image  # Pillow: a dependency (the emoji and your pictures are read with it too)
 
     from .storage import atomic_write
 

@@ -1,5 +1,6 @@
 """DCGAN depth from the image side, the conditional GAN (LabelPlanes, --conditional, sample --label), and the
 options of the colour data sets, refused before anything is written."""
+import json
 import os
 import subprocess
 import sys
@@ -96,6 +97,10 @@ def test_conditional_digits_train_resume_and_sample_a_label(tmp_path):
     assert np.load(out).shape == (5, 1, 8, 8)
     refused = minigan("sample", str(whole), "-n", "5", "--label", "10", "--out", str(tmp_path / "x.npy"))
     assert refused.returncode == 2 and "0..9" in refused.stderr and not (tmp_path / "x.npy").exists()
+    evaluated = minigan("evaluate", str(whole), "-n", "200")
+    assert evaluated.returncode == 0 and "label accuracy" in evaluated.stdout, evaluated.stderr
+    accuracy = json.loads((whole / "metrics.json").read_text())["images"]["generated"]["label_accuracy"]
+    assert 0 <= accuracy <= 1
 
 
 def test_label_on_an_unconditional_run_is_refused(tmp_path):

@@ -107,7 +107,7 @@ class DataSet:
     def held_out(self, fraction: float, count: int, data_dir=None, download: bool = False, log=print):
         """The held-out mask (count,) bool of ``--holdout fraction``: whole groups spread over the canonical
         order where the set has groups (``spread_holdout``), else the last round(fraction * count) images."""
-        if self.groups is not None and self.stack_of is None:
+        if self.groups is not None and self.stack_of is None and fraction:
             groups = self.groups(data_dir=data_dir, download=download, log=log)
             if len(groups) != count:
                 raise ValueError(f"data set {self.name!r}: {len(groups)} groups for {count} images")

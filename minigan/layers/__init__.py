@@ -13,5 +13,5 @@ from .spectral import SpectralNorm, apply_spectral_norm
 
 __all__ = ["Module", "Sequential", "Dense", "Conv2d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d",
            "LeakyReLU", "ReLU", "Tanh", "Sigmoid", "Scale", "CategoricalCode", "CodedDense", "sigmoid", "Flatten",
-           "Reshape", "LabelPlanes", "SpectralNorm", "Identity", "Residual", "Concat", "dcgan_init", "apply_spectral_norm",
-           "no_grad", "eval_mode"]
+           "Reshape", "LabelPlanes", "SpectralNorm", "Identity", "Residual", "Concat", "dcgan_init",
+           "apply_spectral_norm", "no_grad", "eval_mode"]

@@ -258,10 +258,13 @@ def _row_labels(result: dict) -> dict:
             "frechet_distance": "Frechet distance, lower better",
             "precision": f"precision (k={k}), higher better",
             "recall": f"recall (k={k}), higher better",
+            "label_accuracy": "label accuracy (class asked = class seen)",
             "nearest_train_distance": "distance to nearest training image"}
 
 
 def _cell(value) -> str:
+    if value is None:
+        return "n/a"
     if isinstance(value, int):
         return str(value)
     return "nan" if not math.isfinite(value) else f"{value:.4g}"
@@ -281,7 +284,7 @@ def format_table(result: dict) -> str:
     labels = _row_labels(result)
     width = max(len(s) for s in labels.values())
     lines = [head, f"{'figure':<{width}}  {'generated':>10}  {'real (held-out)':>15}"]
-    for key in FIGURES + ("nearest_train_distance",):
+    for key in FIGURES + ("label_accuracy", "nearest_train_distance"):
         if key not in result["generated"]:
             continue
         lines.append(f"{labels[key]:<{width}}  {_cell(result['generated'][key]):>10}  "
