@@ -151,7 +151,7 @@ class Lesson:
         self.exercise_file = Path(self.args.exercise) if self.args.exercise else None
         if self.exercise_file is not None and not self.exercise_file.is_file():
             have = sorted(p.stem for p in EXERCISES_DIR.glob("[0-9][0-9]_*.py"))
-            self._stop(f"no exercise file {self.exercise_file}: lesson {self.number} "
+            self.stop(f"no exercise file {self.exercise_file}: lesson {self.number} "
                        f"has exercises only if lessons/exercises/{name}.py exists "
                        f"(these do: {', '.join(have) or 'none'})", status=2)
         self.quick = self.args.quick
@@ -159,7 +159,7 @@ class Lesson:
         try:
             self.xp = backend.use(self.args.backend or backend.name)
         except RuntimeError as exc:  # cupy without CuPy or a GPU: say how to fix it
-            self._stop(f"error: {exc}", status=2)
+            self.stop(f"error: {exc}", status=2)
         self.backend = backend.name
         self.out = (Path(self.args.out) if self.args.out
                     else Path.cwd() / "lesson_output" / name)
@@ -196,7 +196,7 @@ class Lesson:
             for library_fn in library_functions:
                 student_fn = getattr(module, library_fn.__name__, None)
                 if not callable(student_fn):
-                    self._stop(f"exercise {self.number}: {self.exercise_file} defines "
+                    self.stop(f"exercise {self.number}: {self.exercise_file} defines "
                                f"no function {library_fn.__name__}(): write it there")
                 chosen.append(self._guard(student_fn))
         return chosen[0] if len(chosen) == 1 else tuple(chosen)
@@ -216,13 +216,14 @@ class Lesson:
                 return student_fn(*args, **kwargs)
             except NotImplementedError as exc:
                 todo = f" ({exc})" if str(exc) else ""
-                self._stop(f"exercise {self.number}: write {student_fn.__name__}() in "
+                self.stop(f"exercise {self.number}: write {student_fn.__name__}() in "
                            f"{self.exercise_file}: it still raises "
                            f"NotImplementedError{todo}")
         return guarded
 
-    def _stop(self, message: str, status: int = 1):
-        """Print one line and exit ``status`` (a script), or raise (a notebook)."""
+    def stop(self, message: str, status: int = 1):
+        """Print one line and exit ``status`` (a script), or raise (a notebook): for a lesson that
+        cannot run here (its data missing), and for the plumbing's own refusals."""
         if IN_NOTEBOOK:
             raise LessonFailed(message)
         print(message, file=sys.stderr)
@@ -280,7 +281,7 @@ class Lesson:
                   f"({seconds:.1f} s):")
             for name in failed:
                 print(f"  - {name}")
-            self._stop(f"lesson {self.number}: {len(failed)} checks failed")
+            self.stop(f"lesson {self.number}: {len(failed)} checks failed")
         print(f"\nall {len(self.results)} checks passed {PASS} ({seconds:.1f} s)")
         if self.exercise_file is not None:
             print(f"your functions in {self.exercise_file} pass every check")

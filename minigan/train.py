@@ -204,28 +204,33 @@ class GAN(Updater):
 def noise(z_dim: int, n: int, rng, dtype, num_classes: int = 0, labels=None):
     """z ~ N(0, I) (n, z_dim) from ``rng``, on the active backend; with num_classes K >= 2,
     [z, one-hot(labels)] (n, z_dim + K), the labels (an int or (n,) ints) drawn uniformly after z when None."""
-    import numpy as np  # the one-hot code is assembled on the host, like z
+    xp = backend.xp
+    z = backend.asarray(rng.standard_normal((n, z_dim)), dtype=dtype)
+    if not num_classes:
+        return z
+    labels = _labels(num_classes, n, rng, labels)
+    return xp.concatenate([z, xp.eye(num_classes, dtype=z.dtype)[labels]], axis=1)
 
-    z = rng.standard_normal((n, z_dim))
-    if num_classes:
-        labels = rng.integers(0, num_classes, n) if labels is None else np.broadcast_to(labels, (n,))
-        if np.any((labels < 0) | (labels >= num_classes)):
-            raise ValueError(f"labels must lie in 0..{num_classes - 1}, got {np.unique(labels).tolist()}")
-        z = np.concatenate([z, np.eye(num_classes)[labels]], axis=1)
-    return backend.asarray(z, dtype=dtype)
+
+def _labels(num_classes: int, n: int, rng, labels=None):
+    """(n,) labels on the active backend: ``labels`` (an int or n ints) checked, or drawn uniformly by rng."""
+    if labels is None:
+        return backend.asarray(rng.integers(0, num_classes, n))
+    labels = backend.xp.broadcast_to(backend.asarray(labels), (n,))
+    if bool(((labels < 0) | (labels >= num_classes)).any()):
+        raise ValueError(f"labels must lie in 0..{num_classes - 1}")
+    return labels
 
 
 def generate(G, z_dim: int, n: int, seed: int = 0, batch_size: int = 1000, num_classes: int = 0, labels=None):
     """n >= 1 samples of G in evaluation mode, noise seeded with ``seed``: float32 NumPy (n, *data_shape);
     for a conditional G (num_classes K >= 2), of ``labels`` (an int or (n,) ints; None: uniform draws),
     without the K label channels G appends."""
-    import numpy as np
-
     if n < 1:
         raise ValueError(f"number of samples must be >= 1, got {n}")
     rng = backend.rng(seed)
     if num_classes:  # the labels first, for the whole n, so that batch_size never changes which are drawn
-        labels = rng.integers(0, num_classes, n) if labels is None else np.broadcast_to(labels, (n,))
+        labels = _labels(num_classes, n, rng, labels)
     with eval_mode(G), no_grad():
         parts = [G(noise(z_dim, min(batch_size, n - start), rng, G.dtype, num_classes,
                          None if labels is None else labels[start:start + batch_size]))

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,32 @@ LESSONS = sorted(LESSONS_DIR.glob("[0-9][0-9]_*.py"))
 # A check line as _common.Lesson prints it: "  <claim>: <numbers> ✓" (or "ok" where the terminal lacks ✓).
 CHECK_LINE = re.compile(r"^  \S.*: .*(✓|ok)$", re.MULTILINE)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Lessons that read a data set from minigan's cache folder ($MINIGAN_CACHE/<name>), and the shared copy
+# the tests give them there. A lesson never reads ../shared/data itself: only the tests point it there.
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+LESSON_DATA = {"23": "emoji"}
+
+
+_CACHES: dict = {}  # data set name -> TemporaryDirectory, removed (the symlink, not the data) at exit
+
+
+def _cache_with(name: str) -> str:
+    """A temporary MINIGAN_CACHE whose folder ``name`` is a symlink to the shared copy, one per session."""
+    if name not in _CACHES:
+        _CACHES[name] = tempfile.TemporaryDirectory(prefix="minigan-cache-")
+        (Path(_CACHES[name].name) / name).symlink_to(SHARED_DATA / name, target_is_directory=True)
+    return _CACHES[name].name
+
+
+def lesson_env(lesson: Path) -> dict:
+    """The environment a lesson needs in the tests: MINIGAN_CACHE for a lesson that reads a data set
+    (LESSON_DATA), or nothing. Skips the calling test when the shared copy is absent."""
+    name = LESSON_DATA.get(lesson.name[:2])
+    if name is None:
+        return {}
+    if not (SHARED_DATA / name).is_dir():
+        pytest.skip(f"lesson {lesson.name[:2]} reads the {name} data set, and {SHARED_DATA / name} is absent")
+    return {"MINIGAN_CACHE": _cache_with(name)}
 
 
 def run_lesson(path: Path, cwd: Path, *args: str, timeout: int = 300,
@@ -26,7 +53,7 @@ def run_lesson(path: Path, cwd: Path, *args: str, timeout: int = 300,
     """Run a lesson script as a student would, from an unrelated current folder."""
     # the lesson's own switches come from the arguments (or from ``env``), not from the caller's shell
     inherited = {k: v for k, v in os.environ.items() if k not in ("MINIGAN_QUICK", "MINIGAN_EXERCISE")}
-    env = {**inherited, **(env or {})}
+    env = {**inherited, **lesson_env(path), **(env or {})}
     # The lessons are many small matrix products. On a shared 2-core machine, OpenBLAS's spinning worker
     # threads make them several times slower than one thread; a user may still override these.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):

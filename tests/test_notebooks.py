@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from test_lessons import LESSONS, LESSONS_DIR
+from test_lessons import LESSONS, LESSONS_DIR, lesson_env
 
 jupytext = pytest.importorskip("jupytext", reason="jupytext is not installed: pip install -e '.[notebooks]'")
 nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed: pip install -e '.[dev]'")
@@ -27,6 +27,8 @@ def test_lesson_runs_as_a_notebook(lesson, lessons_copy, monkeypatch):
     monkeypatch.delenv("MPLBACKEND", raising=False)   # the kernel's inline backend shows figures
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.setenv(var, "1")
+    for var, value in lesson_env(lesson).items():   # a data set from the cache folder (lesson 23)
+        monkeypatch.setenv(var, value)
     notebook = jupytext.read(lessons_copy / lesson.name)
     kinds = [cell.cell_type for cell in notebook.cells]
     assert kinds[0] == "markdown" and "code" in kinds, f"{lesson.name}: cells {kinds}"
