@@ -115,9 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_backend(check)
 
     bench = sub.add_parser("bench", help="milliseconds per training iteration, beside PyTorch if installed")
-    bench.add_argument("--arch", choices=["mlp", "dcgan28", "dcgan32", "dcgan64", "all"], default="all",
-                       help="the benchmark network (default all: mlp and dcgan28, the 1x28x28 pair; dcgan32 and "
-                            "dcgan64, PyTorch's DCGAN example's networks on 3x32x32 and 3x64x64, only by name)")
+    bench.add_argument("--arch", choices=["mlp", "dcgan28", "dcgan32", "dcgan64", "grey", "all"], default="grey",
+                       help="the benchmark network: mlp, dcgan28 (1x28x28), dcgan32, dcgan64 (PyTorch's DCGAN "
+                            "example's networks on 3x32x32 and 3x64x64), grey (the default: mlp and dcgan28) or "
+                            "all four")
     add_backend(bench)
     bench.add_argument("--batch", type=positive_int, default=64)
     bench.add_argument("--threads", type=positive_int, default=None, help="BLAS (and PyTorch) threads")
@@ -275,7 +276,8 @@ def cmd_bench(args) -> int:
 
     if args.backend:
         backend.use(args.backend)
-    arches = ["mlp", "dcgan28"] if args.arch == "all" else [args.arch]
+    groups = {"grey": ["mlp", "dcgan28"], "all": ["mlp", "dcgan28", "dcgan32", "dcgan64"]}
+    arches = groups.get(args.arch, [args.arch])
     results = []
     for arch in arches:
         results.append(bench_arch(arch, args.batch, args.threads, rounds=args.rounds))

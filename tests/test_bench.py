@@ -40,7 +40,7 @@ def test_cli_bench_offers_every_benchmark_network_and_defaults_to_the_28x28_pair
     parser = build_parser()
     for arch in bench.ARCHS:
         assert parser.parse_args(["bench", "--arch", arch]).arch == arch
-    assert parser.parse_args(["bench"]).arch == "all"
+    assert parser.parse_args(["bench"]).arch == "grey"
     assert main(["bench", "--arch", "dcgan128"]) == 2
 
 

@@ -34,17 +34,8 @@ def test_dcgan_takes_its_number_of_stages_from_the_image_side(shape, stages, sta
     assert x.shape == (2,) + shape and D(x).shape == (2, 1)
 
 
-@pytest.mark.parametrize("arch, side, g_params, d_params", [("dcgan64", 64, 3_576_704, 2_765_568),
-                                                              ("dcgan32", 32, None, None)])
-def test_the_benchmark_networks_are_pytorchs_dcgan(arch, side, g_params, d_params):
-    G, D = build(arch, (3, side, side), 100)
-    count = lambda m: sum(p.size for _, p, _ in m.parameters())
-    if g_params:  # the parameter counts of PyTorch's DCGAN example (ngf = ndf = 64, nz = 100)
-        assert (count(G), count(D)) == (g_params, d_params)
-    weighted = [m for m in list(G.modules()) + list(D.modules()) if m.has_weight_matrix]
-    assert len(weighted) == 2 * (side // 32 + 3) and all("b" not in m.params for m in weighted)  # no biases
-    x = G(backend.asarray(np.zeros((2, 100)), dtype="float32"))
-    assert x.shape == (2, 3, side, side) and D(x).shape == (2, 1)
+@pytest.mark.parametrize("arch", ["dcgan32", "dcgan64"])
+def test_the_benchmark_networks_refuse_another_size(arch):
     with pytest.raises(ValueError, match="use --arch dcgan"):
         build(arch, (3, 48, 48), 100)
 
