@@ -29,7 +29,7 @@ def real_images(config: dict, log=print):
                                **dataset.loader_options(config))
 
 
-def test_images(config: dict, log=print):
+def unseen_test_images(config: dict, log=print):
     """(images, labels) of the data set's standard test split (Fashion-MNIST's 10,000), or None when the
     set has none or this machine lacks it."""
     dataset = data.get(config["dataset"])

@@ -37,7 +37,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .datasource import MIN_EVALUATION_IMAGES, is_points, real_images, split_holdout, test_images
+from .datasource import (MIN_EVALUATION_IMAGES, is_points, real_images, split_holdout,
+                         unseen_test_images)
 from .options import OptionError
 from .run import load_run
 from .storage import write_json
@@ -50,7 +51,7 @@ def _reference_and_held_out(config: dict, images, seed: int, log=print):
     if config.get("holdout"):
         (train,), (held_out,) = split_holdout(config, images)
         return train, held_out, train
-    test = test_images(config, log)
+    test = unseen_test_images(config, log)
     if test is not None:  # the standard split: G trained on every loaded image, none of the test ones
         return images, test[0], images
     order = np.random.default_rng(seed).permutation(len(images))
