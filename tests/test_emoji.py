@@ -193,3 +193,18 @@ def test_an_emoji_run_trains_resumes_samples_and_evaluates_in_colour(tmp_path):
     assert figures["num_real_eval"] == 747 and figures["num_classes"] == 10
     assert figures["real"]["classes_covered"] >= 8        # the held-out emoji span the categories
     assert figures["real"]["nearest_train_distance"] > 0
+
+
+@needs_emoji
+@pytest.mark.parametrize("model", ["pix2pix", "vae"])
+def test_the_other_families_train_on_emoji_of_another_size(tmp_path, model):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "minigan", "train", "--model", model, "--dataset", "emoji-google",
+                           "--data-dir", str(EMOJI), "--image-size", "16", "--steps", "2", "--frames", "1",
+                           "--holdout", "0.2", "--out", str(tmp_path / "run")], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    with np.load(tmp_path / "run" / "checkpoint.npz") as checkpoint:
+        assert checkpoint["step"] == 2

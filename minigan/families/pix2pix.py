@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 
-from .. import backend
+from .. import backend, data
 from ..datasource import data_shape, data_source
 from ..pix2pix import (Pix2Pix, inpainting_inputs, patch_discriminator, super_resolution_inputs, translate,
                        unet_generator)
@@ -59,10 +59,10 @@ def batches(config: dict, log=print):
 
 
 @functools.lru_cache(maxsize=4)
-def _frame_images(dataset: str, data_dir, holdout: float):
+def _frame_images(dataset: str, data_dir, holdout: float, loader_options: tuple):
     from ..datasource import real_images, split_holdout
 
-    config = {"dataset": dataset, "data_dir": data_dir, "holdout": holdout}
+    config = {"dataset": dataset, "data_dir": data_dir, "holdout": holdout, **dict(loader_options)}
     (train, _), _ = split_holdout(config, *real_images(config, log=lambda *a: None))
     return train[:FRAME_IMAGES]
 
@@ -98,14 +98,16 @@ def restore(trainer, config: dict, images, mask=None):
 def frame(trainer: Pix2Pix, config: dict):
     from ..viz import image_grid
 
-    images = _frame_images(config["dataset"], config.get("data_dir"), config["holdout"])
+    options = tuple(data.get(config["dataset"]).loader_options(config).items())  # e.g. the emoji's image size
+    images = _frame_images(config["dataset"], config.get("data_dir"), config["holdout"], options)
     return image_grid(side_by_side(config, trainer, images), nrow=4)
 
 
 def finish(trainer: Pix2Pix, config: dict, run_dir) -> dict:
     from ..viz import save_image_grid
 
-    images = _frame_images(config["dataset"], config.get("data_dir"), config["holdout"])
+    options = tuple(data.get(config["dataset"]).loader_options(config).items())  # e.g. the emoji's image size
+    images = _frame_images(config["dataset"], config.get("data_dir"), config["holdout"], options)
     save_image_grid(side_by_side(config, trainer, images), run_dir / "samples.png",
                     f"{config['dataset']} / pix2pix {config['task']}, step {trainer.step}: input | output | true")
     return {"step": trainer.step}
