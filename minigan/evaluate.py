@@ -44,19 +44,21 @@ from .run import load_run
 from .storage import write_json
 
 
-def _reference_and_held_out(config: dict, images, seed: int, log=print):
-    """(reference images, held-out images, training images or None) as the module docstring says."""
+def _reference_and_held_out(config: dict, images, labels, seed: int, log=print):
+    """(reference images, held-out images, their labels (None without labels), training images or None), as
+    the module docstring says."""
     import numpy as np  # host-side bookkeeping of the real images
 
     if config.get("holdout"):
-        (train,), (held_out,) = split_holdout(config, images)
-        return train, held_out, train
+        (train, _), (held_out, held_labels) = split_holdout(config, images, labels)
+        return train, held_out, held_labels, train
     test = unseen_test_images(config, log)
     if test is not None:  # the standard split: G trained on every loaded image, none of the test ones
-        return images, test[0], images
+        return images, test[0], test[1], images
     order = np.random.default_rng(seed).permutation(len(images))
     half = len(images) // 2
-    return images[order[:half]], images[order[half:]], None
+    return (images[order[:half]], images[order[half:]], None if labels is None else labels[order[half:]],
+            None)
 
 
 def evaluate_samples(config: dict, sample, n: int | None = None, seed: int = 0, log=print,
@@ -67,10 +69,9 @@ def evaluate_samples(config: dict, sample, n: int | None = None, seed: int = 0, 
     sample(n) -> float32 (n, C, H, W) in [-1, 1]: n generated images; n defaults to (and is at most)
     the number of held-out images. Any generator can be scored so: ``benchmarks/`` scores PyTorch's
     samples on this same yardstick. A conditional generator (``num_classes`` K): sample(n, labels) draws
-    image i of class labels[i] (labels drawn uniformly here), and "label_accuracy" is the fraction the
-    classifier assigns to the class asked for, beside the classifier's accuracy on real images."""
-    import numpy as np
-
+    image i of the class of held-out image i, so that both columns hold the same classes, and
+    "label_accuracy" is the fraction the classifier assigns to the class asked for, beside the same
+    fraction for the held-out images and their own labels."""
     from .metrics import PixelFeatures, evaluate_images, load_or_train_classifier, nearest_distance
 
     images, labels = real_images(config, log)
@@ -78,18 +79,18 @@ def evaluate_samples(config: dict, sample, n: int | None = None, seed: int = 0, 
         classifier = PixelFeatures()
     else:
         classifier, _ = load_or_train_classifier(config["dataset"], images, labels, seed=classifier_seed, log=log)
-    reference, held_out, train = _reference_and_held_out(config, images, seed, log)
+    reference, held_out, held_labels, train = _reference_and_held_out(config, images, labels, seed, log)
     n = min(n or len(held_out), len(held_out))
     if n < MIN_EVALUATION_IMAGES:
         raise OptionError(f"-n {n}: expected at least {MIN_EVALUATION_IMAGES} samples (the k-NN figures "
                           f"need k + 1)")
-    asked = np.random.default_rng(seed + 1).integers(0, num_classes, n) if num_classes else None
+    asked = held_labels[:n] if num_classes else None
     samples = sample(n) if asked is None else sample(n, asked)
     figures = evaluate_images(samples, held_out[:n], reference, classifier)
     if asked is not None:
-        predicted = classifier.features_and_proba(samples)[1].argmax(axis=1)
-        figures["generated"]["label_accuracy"] = float((predicted == asked).mean())
-        figures["real"]["label_accuracy"] = classifier.accuracy
+        for key, shown in (("generated", samples), ("real", held_out[:n])):
+            predicted = classifier.features_and_proba(shown)[1].argmax(axis=1)
+            figures[key]["label_accuracy"] = float((predicted == asked).mean())
     if train is not None:
         figures["generated"]["nearest_train_distance"] = nearest_distance(samples, train)
         figures["real"]["nearest_train_distance"] = nearest_distance(held_out[:n], train)
@@ -114,7 +115,7 @@ def evaluate_stacked(config: dict, sample, n: int | None = None, seed: int = 0, 
     images, labels = real_images(config, log)
     classifier, accuracy = load_or_train_classifier(dataset.stack_of, images, labels, seed=classifier_seed,
                                                     log=log)
-    _, held_out, _ = _reference_and_held_out(config, images, seed, log)
+    _, held_out, _, _ = _reference_and_held_out(config, images, labels, seed, log)
     n = n or STACKED_SAMPLES
     channels, k = dataset.sample_shape(config)[0], classifier.num_classes
     held_digits = digits_of(held_out, classifier)[:, 0]   # the classifier's digit for each held-out image

@@ -44,7 +44,8 @@ class GAN(Updater):
     effectiveness of averaging in GAN training"): the average moves less than G, which keeps
     circling the optimum, and often gives cleaner samples. ``sample`` then uses G_ema.
     num_classes: K >= 2 for a conditional GAN (Mirza & Osindero 2014): the noise G gets is [z, one-hot
-    label] (N, z_dim + K), labels drawn uniformly; G then outputs its image with the label as K more
+    label] (N, z_dim + K), in training the labels of the real batch beside (``_labels_of``), in sampling
+    the labels asked for (or uniform draws); G then outputs its image with the label as K more
     channels (``layers.LabelPlanes``), (N, C + K, H, W), the form the caller's real batches take too
     (``datasource.data_source``), so D judges every image with its label. ``sample`` drops those channels.
     r1: weight gamma of the R1 penalty gamma/2 * mean ||dD/dx||^2 on the real (packed) batch, added
@@ -126,6 +127,15 @@ class GAN(Updater):
             for k, v in module.buffers.items():
                 avg_module.buffers[k][...] = v
 
+    def _labels_of(self, real):
+        """A conditional GAN's fakes take the labels of the real batch they are judged beside (None otherwise):
+        its last K channels are the one-hot planes. Were the fakes' labels drawn another way, the two batches
+        would differ in how often each class comes, which D's BatchNorm lets it see (on data with unequal
+        classes D then wins from the first steps, whatever the images look like)."""
+        if not self.num_classes:
+            return None
+        return real[:, -self.num_classes:].reshape(real.shape[0], self.num_classes, -1)[:, :, 0].argmax(axis=1)
+
     def _check_finite(self, name: str, value: float):
         self.check_finite(name, value, "try a lower learning rate, gradient clipping, or another loss")
 
@@ -156,7 +166,7 @@ class GAN(Updater):
             # G's step back-propagates through the last D step's fakes ("reuse"), never through the others
             kept = self.g_noise == "reuse" and i == len(reals) - 1
             with contextlib.nullcontext() if kept else no_grad():
-                fake = G(self.noise(real.shape[0]))
+                fake = G(self.noise(real.shape[0], labels=self._labels_of(real)))
             fake_logits = D(self._packed(self._augmented(fake)[0]))
             loss_fake, grad = losses.discriminator_loss_fake(fake_logits, self.loss)
             D.backward(grad, input_grad=False)
@@ -172,7 +182,7 @@ class GAN(Updater):
         # D step's last fakes (G still holds the activations that made them); "fresh" makes new ones.
         G.zero_grad()
         if self.g_noise == "fresh":
-            fake = G(self.noise(fake.shape[0]))
+            fake = G(self.noise(fake.shape[0], labels=self._labels_of(real)))
         seen, draws = self._augmented(fake)             # a new T, as D's every look at the fakes gets
         after_logits = D(self._packed(seen))
         loss_g, grad = losses.generator_loss(after_logits, self.loss)

@@ -65,6 +65,16 @@ def test_a_conditional_gan_draws_the_labels_it_is_asked_for_whatever_the_batch()
         gan.sample(2, labels=3)
 
 
+def test_a_conditional_gans_fakes_take_the_real_batchs_labels():
+    gan = tiny_conditional_gan()
+    labels = np.array([2, 0, 2, 2, 1])
+    planes = np.eye(3)[labels][:, :, None, None] * np.ones((1, 1, 2, 2))
+    real = backend.asarray(np.concatenate([np.zeros((5, 1, 2, 2)), planes], axis=1), dtype="float32")
+    assert backend.to_numpy(gan._labels_of(real)).tolist() == labels.tolist()
+    codes = backend.to_numpy(gan.noise(5, labels=gan._labels_of(real)))[:, 4:]
+    assert np.array_equal(codes.argmax(axis=1), labels) and np.array_equal(codes.sum(axis=1), np.ones(5))
+
+
 def test_a_conditional_step_trains_d_on_images_with_their_labels():
     gan = tiny_conditional_gan()
     planes = np.eye(3)[np.arange(6) % 3][:, :, None, None] * np.ones((1, 1, 2, 2))
