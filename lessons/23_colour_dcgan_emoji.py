@@ -399,7 +399,9 @@ lesson.savefig(fig, "memorisation.png")
 # input of $32 + 10$ numbers and `LabelPlanes` spreads the one-hot code over 10
 # constant planes, so G's output is $(N, 3 + 10, 16, 16)$; D is dcgan's D for
 # $3 + 10$ channels, and each real batch is the images with their labels' 10 planes.
-# `GAN(..., num_classes=10)` draws the fakes' labels uniformly. It trains on all the
+# `GAN(..., num_classes=10)` gives each fake the label of a real image in the batch
+# beside it, so D sees every category equally often in both (the categories are far
+# from equal: People & Body alone is 60 % of the emoji). It trains on all the
 # training emoji for the number of steps the section title gives.
 #
 # **Does G honour the category?** Rather than judge the rows by eye (the figure shows
