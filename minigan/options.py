@@ -15,6 +15,7 @@ with the architecture (``minigan.models``), the loss kinds in ``minigan.losses``
 """
 from __future__ import annotations
 
+import argparse
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -287,8 +288,8 @@ def add_arguments(parser) -> None:
     for option in OPTIONS:
         text = (f"{option.help} ({_default_text(option)}" + (f"; none: {option.unset}" if option.nullable else "") +
                 (f"; --model {' or '.join(option.families)} only)" if option.families else ")"))
-        if option.type is bool:
-            parser.add_argument(option.flag, action="store_true", default=None, help=text)
+        if option.type is bool:  # --flag and --no-flag: a data set may default to on (the emoji's spectral norm)
+            parser.add_argument(option.flag, action=argparse.BooleanOptionalAction, default=None, help=text)
         else:
             parse = _nullable(option.type) if option.nullable else option.type
             parser.add_argument(option.flag, type=parse, default=None, help=text,
