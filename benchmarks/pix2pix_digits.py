@@ -123,7 +123,7 @@ def main(argv=None):
     classifier, classifier_accuracy = evaluation_classifier(split, log=log)
     mask = named_mask("bottom", test.shape[1:])     # (1, 1, 8, 8), 1 = known
     x_train, x_test = backend.asarray(train), backend.asarray(test)
-    figures = {"holdout": HOLDOUT, "unseen_test_images": len(test), "recipe": vars(args), "gan_run": str(run_dir),
+    figures = {"holdout": HOLDOUT, "test_images": len(test), "recipe": vars(args), "gan_run": str(run_dir),
                "classifier_heldout_accuracy": classifier_accuracy}
 
     # -- inpainting: scored on the lost pixels, the known ones pasted back ------------------------------
