@@ -222,8 +222,10 @@ class Lesson:
         return guarded
 
     def stop(self, message: str, status: int = 1):
-        """Print one line and exit ``status`` (a script), or raise (a notebook): for a
-        lesson that cannot run here (its data missing), and for the plumbing's refusals."""
+        """Print one line and exit ``status`` (a script), or raise (a notebook).
+
+        For a lesson that cannot run here (its data missing), and for the plumbing's
+        own refusals."""
         if IN_NOTEBOOK:
             raise LessonFailed(message)
         print(message, file=sys.stderr)
