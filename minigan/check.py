@@ -63,8 +63,8 @@ import numpy as np
 from . import backend, losses
 from .gradcheck import check_layer, numerical_gradient, rel_error
 from .layers import (BatchNorm1d, BatchNorm2d, CategoricalCode, Concat, CodedDense, Conv2d, ConvTranspose2d, Dense,
-                     Flatten, Identity, LabelPlanes, LeakyReLU, Module, ReLU, Reshape, Residual, Scale, Sequential,
-                     Sigmoid, SpectralNorm, Tanh, no_grad)
+                     Flatten, Identity, InstanceNorm2d, LabelPlanes, LeakyReLU, Module, ReflectionPad2d, ReLU,
+                     Reshape, Residual, Scale, Sequential, Sigmoid, SpectralNorm, Tanh, no_grad)
 from .optim import Adam
 
 GRAD_TOL = 1e-7       # float64 central differences: a correct derivative scores ~1e-10 (gradcheck.py)
@@ -131,6 +131,9 @@ LAYER_CASES = (
     LayerCase("Flatten", lambda: Flatten(), (2, 3, 2, 2)),
     LayerCase("Reshape", lambda: Reshape(3, 2, 2), (2, 12)),
     LayerCase("LabelPlanes", lambda: LabelPlanes(3, 2, 4), (3, 7)),
+    LayerCase("InstanceNorm2d", lambda: InstanceNorm2d(2), (2, 2, 3, 3)),
+    LayerCase("InstanceNorm2d affine", lambda: InstanceNorm2d(2, affine=True), (2, 2, 3, 4)),
+    LayerCase("ReflectionPad2d (1, 2, 2, 0)", lambda: ReflectionPad2d((1, 2, 2, 0)), (2, 2, 3, 4)),
     LayerCase("CategoricalCode", lambda: CategoricalCode(5, noise_scale=0.3), (6, 4), _z0_in_bin_middles(5)),
     LayerCase("CodedDense", lambda: CodedDense(5, 4, 3, noise_scale=0.3), (6, 4), _z0_in_bin_middles(5)),
     # Eval mode: u stays fixed and sigma = ||Wm^T u||, whose gradient is exactly the backward's u v^T. In train

@@ -4,7 +4,8 @@ import pytest
 from minigan import backend
 from minigan.gradcheck import check_layer, numerical_gradient, rel_error
 from minigan.layers import (BatchNorm1d, BatchNorm2d, Concat, Conv2d, ConvTranspose2d, Dense, Flatten, Identity,
-                            LeakyReLU, ReLU, Reshape, Residual, Scale, Sequential, Sigmoid, Tanh)
+                            InstanceNorm2d, LabelPlanes, LeakyReLU, ReflectionPad2d, ReLU, Reshape, Residual, Scale,
+                            Sequential, Sigmoid, Tanh)
 
 TOL = 1e-7
 
@@ -31,6 +32,14 @@ CASES = {
     "convT-k3s1p1": (lambda: ConvTranspose2d(3, 2, 3, 1, 1), (2, 3, 4, 4)),
     "convT-k5s3p1": (lambda: ConvTranspose2d(1, 2, 5, 3, 1), (2, 1, 2, 3)),
     "convT-outpad": (lambda: ConvTranspose2d(2, 2, 3, 2, 1, output_padding=1), (2, 2, 3, 2)),
+    "instancenorm2d": (lambda: InstanceNorm2d(3), (2, 3, 4, 3)),
+    "instancenorm2d-affine": (lambda: InstanceNorm2d(2, affine=True), (3, 2, 3, 3)),
+    "reflectionpad2d": (lambda: ReflectionPad2d(2), (2, 2, 3, 4)),
+    "reflectionpad2d-uneven": (lambda: ReflectionPad2d((0, 3, 1, 2)), (1, 2, 3, 5)),
+    # CycleGAN's in-and-out block: mirror 3 pixels, a 7x7 convolution (no bias: the normalisation removes it), IN, ReLU
+    "reflect-conv7-in": (lambda: Sequential(ReflectionPad2d(3), Conv2d(2, 3, 7, bias=False),
+                                            InstanceNorm2d(3, affine=True), ReLU()), (2, 2, 5, 5)),
+    "labelplanes": (lambda: LabelPlanes(3, 2, 3), (4, 6)),
     "flatten": (lambda: Flatten(), (2, 3, 2, 2)),
     "reshape": (lambda: Reshape(3, 2, 2), (2, 12)),
     "identity": (lambda: Identity(), (3, 4)),
