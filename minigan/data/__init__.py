@@ -1,5 +1,6 @@
 """Training data: a registry of data sets (``registry.py``) and the sets minigan ships (``sets.py``):
-the PacGAN 2-D mixtures, the embedded 8x8 digits, MNIST and Fashion-MNIST, the Google and Twitter
+the PacGAN 2-D mixtures, the embedded 8x8 digits, MNIST (and in the digits' form, ``mnist8.py``) and
+Fashion-MNIST, the Google and Twitter
 emoji in colour (``emoji.py``), and a folder of your own pictures (``folder.py``).
 
 Importing this package reads no file; the digits are parsed on the first ``load_digits()``, the IDX

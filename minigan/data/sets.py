@@ -6,7 +6,7 @@ the measurements behind them.
 from __future__ import annotations
 
 from .digits import load_digits
-from .registry import DataSet, register
+from .registry import DataSet, get, register
 from .toy import grid_means, ring_means
 
 
@@ -30,6 +30,16 @@ def _mnist_test(name: str):
         images, labels, _ = load_mnist(name, "test", data_dir=data_dir, download=download, log=log)
         return images, labels
     return test
+
+
+def _uci_form(split_loader):
+    """A loader of MNIST in the digits' 8x8 form (mnist8.py) from a loader of MNIST itself."""
+    def load(data_dir=None, download=False, log=print):
+        from .mnist8 import from_scaled, to_uci_form
+
+        loaded = split_loader(data_dir=data_dir, download=download, log=log)
+        return None if loaded is None else (to_uci_form(from_scaled(loaded[0])), loaded[1])
+    return load
 
 
 def _emoji(vendor: str):
@@ -92,6 +102,11 @@ register(DataSet("fashion-mnist", "images", (1, 28, 28), load=_mnist_loader("fas
                  description="Fashion-MNIST, 28x28: trains on the 60,000, evaluates on the 10,000 test images "
                              "(IDX files from --data-dir, e.g. Debian's /usr/share/datasets/fashion-mnist, or "
                              "--download)"))
+# MNIST brought to the UCI digits' form (mnist8.py): a second domain for the digits, with their recipe.
+register(DataSet("mnist8", "images", (1, 8, 8), load=_uci_form(_mnist_loader("mnist")),
+                 test=_uci_form(_mnist_test("mnist")), defaults=dict(get("digits").defaults),
+                 description="MNIST in the UCI digits' 8x8 form (padded to 32x32, thresholded, 4x4 on-pixel "
+                             "counts): the IDX files from --data-dir, or --download"))
 # The emoji (emoji.py): 3,786 colour images per vendor, 10 categories; --holdout spreads over base emoji.
 # A width-32 dcgan (three stages at 32x32) with spectral normalisation in D: of the settings measured
 # beside PyTorch's loop at 5,000 steps (docs/experiments.md, "The emoji against PyTorch"), the lowest
