@@ -86,11 +86,7 @@ def evaluate_samples(config: dict, sample, n: int | None = None, seed: int = 0, 
                           f"need k + 1)")
     asked = held_labels[:n] if num_classes else None
     samples = sample(n) if asked is None else sample(n, asked)
-    figures = evaluate_images(samples, held_out[:n], reference, classifier)
-    if asked is not None:
-        for key, shown in (("generated", samples), ("real", held_out[:n])):
-            predicted = classifier.features_and_proba(shown)[1].argmax(axis=1)
-            figures[key]["label_accuracy"] = float((predicted == asked).mean())
+    figures = evaluate_images(samples, held_out[:n], reference, classifier, labels=asked)
     if train is not None:
         figures["generated"]["nearest_train_distance"] = nearest_distance(samples, train)
         figures["real"]["nearest_train_distance"] = nearest_distance(held_out[:n], train)

@@ -108,6 +108,23 @@ def dcgan_stages(H: int, W: int) -> int:
     return k
 
 
+def _up_stages(width: int, k: int) -> list:
+    """G's middle: [ConvT(2^i c -> 2^(i-1) c, k4 s2 p1) -> BN2d -> ReLU] for i = k-1 .. 1 (each doubles the side)."""
+    layers = []
+    for i in range(k - 1, 0, -1):
+        layers += [ConvTranspose2d(width << i, width << (i - 1), 4, 2, 1, bias=False), BatchNorm2d(width << (i - 1)),
+                   ReLU()]
+    return layers
+
+
+def _down_stages(width: int, k: int) -> list:
+    """D's middle: [Conv(2^(i-1) c -> 2^i c, k4 s2 p1) -> BN2d -> LeakyReLU 0.2] for i = 1 .. k-1 (each halves it)."""
+    layers = []
+    for i in range(1, k):
+        layers += [Conv2d(width << (i - 1), width << i, 4, 2, 1, bias=False), BatchNorm2d(width << i), LeakyReLU(0.2)]
+    return layers
+
+
 def dcgan(data_shape, z_dim: int = 100, pack: int = 1, width: int = 64):
     """DCGAN with k = ``dcgan_stages(H, W)`` stride-2 stages. data_shape (C, H, W), H and W multiples of 4.
 
@@ -117,16 +134,10 @@ def dcgan(data_shape, z_dim: int = 100, pack: int = 1, width: int = 64):
     C, H, W = data_shape
     k = dcgan_stages(H, W)
     h, w, top = H >> k, W >> k, width << (k - 1)
-    g_layers = [Dense(z_dim, top * h * w, bias=False), BatchNorm1d(top * h * w), ReLU(), Reshape(top, h, w)]
-    for i in range(k - 1, 0, -1):  # (2^i c, s, s) -> (2^(i-1) c, 2s, 2s)
-        g_layers += [ConvTranspose2d(width << i, width << (i - 1), 4, 2, 1, bias=False),
-                     BatchNorm2d(width << (i - 1)), ReLU()]
-    G = Sequential(*g_layers, ConvTranspose2d(width, C, 4, 2, 1), Tanh())    # -> (C, H, W)
-    d_layers = [Conv2d(C * pack, width, 4, 2, 1), LeakyReLU(0.2)]          # -> (c, H/2, W/2)
-    for i in range(1, k):          # (2^(i-1) c, s, s) -> (2^i c, s/2, s/2)
-        d_layers += [Conv2d(width << (i - 1), width << i, 4, 2, 1, bias=False), BatchNorm2d(width << i),
-                     LeakyReLU(0.2)]
-    D = Sequential(*d_layers, Flatten(), Dense(top * h * w, 1))
+    G = Sequential(Dense(z_dim, top * h * w, bias=False), BatchNorm1d(top * h * w), ReLU(), Reshape(top, h, w),
+                   *_up_stages(width, k), ConvTranspose2d(width, C, 4, 2, 1), Tanh())    # -> (C, H, W)
+    D = Sequential(Conv2d(C * pack, width, 4, 2, 1), LeakyReLU(0.2),                   # -> (c, H/2, W/2)
+                   *_down_stages(width, k), Flatten(), Dense(top * h * w, 1))
     return G, D
 
 
@@ -138,16 +149,10 @@ def pytorch_dcgan(data_shape, z_dim: int = 100, pack: int = 1, width: int = 64):
     C, S, _ = data_shape
     k = (S // 4).bit_length() - 1  # stride-2 stages after the 4x4 start: 32 -> 3, 64 -> 4
     top = width << (k - 1)
-    g_layers = [Reshape(z_dim, 1, 1), ConvTranspose2d(z_dim, top, 4, 1, 0, bias=False), BatchNorm2d(top), ReLU()]
-    for i in range(k - 1, 0, -1):  # (2^i c, s, s) -> (2^(i-1) c, 2s, 2s)
-        g_layers += [ConvTranspose2d(width << i, width << (i - 1), 4, 2, 1, bias=False),
-                     BatchNorm2d(width << (i - 1)), ReLU()]
-    G = Sequential(*g_layers, ConvTranspose2d(width, C, 4, 2, 1, bias=False), Tanh())
-    d_layers = [Conv2d(C * pack, width, 4, 2, 1, bias=False), LeakyReLU(0.2)]
-    for i in range(1, k):
-        d_layers += [Conv2d(width << (i - 1), width << i, 4, 2, 1, bias=False), BatchNorm2d(width << i),
-                     LeakyReLU(0.2)]
-    D = Sequential(*d_layers, Conv2d(top, 1, 4, 1, 0, bias=False), Flatten())   # (2^(k-1) c, 4, 4) -> a logit
+    G = Sequential(Reshape(z_dim, 1, 1), ConvTranspose2d(z_dim, top, 4, 1, 0, bias=False), BatchNorm2d(top), ReLU(),
+                   *_up_stages(width, k), ConvTranspose2d(width, C, 4, 2, 1, bias=False), Tanh())
+    D = Sequential(Conv2d(C * pack, width, 4, 2, 1, bias=False), LeakyReLU(0.2), *_down_stages(width, k),
+                   Conv2d(top, 1, 4, 1, 0, bias=False), Flatten())   # (2^(k-1) c, 4, 4) -> a logit
     return G, D
 
 

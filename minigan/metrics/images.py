@@ -227,7 +227,7 @@ def _figures(feats: np.ndarray, probs, ref_feats: np.ndarray, k: int) -> dict:
             **figures}
 
 
-def evaluate_images(generated, real_eval, real_reference, classifier, k: int = 3) -> dict:
+def evaluate_images(generated, real_eval, real_reference, classifier, k: int = 3, labels=None) -> dict:
     """Score ``generated`` and, for comparison, ``real_eval`` against ``real_reference``.
 
     generated, real_eval, real_reference: images (N, C, H, W) in [-1, 1] of the classifier's
@@ -238,6 +238,9 @@ def evaluate_images(generated, real_eval, real_reference, classifier, k: int = 3
       "generated", "real": each {figure: value} for the FIGURES keys (classes_covered an int)
       "num_samples" (len(generated)), "num_real_eval", "num_reference", "num_classes", "k",
       "classifier_accuracy" (the classifier's held-out accuracy, None if unknown).
+    labels: the class of each generated image AND of each real_eval image (a conditional generator asked
+    for the held-out images' classes); each set's figures then hold "label_accuracy", the fraction the
+    classifier reads as that class.
     """
     sets = {"generated": _as_images(generated, "generated"), "real": _as_images(real_eval, "real_eval")}
     ref_feats, _ = classifier.features_and_proba(_as_images(real_reference, "real_reference"))
@@ -247,6 +250,8 @@ def evaluate_images(generated, real_eval, real_reference, classifier, k: int = 3
     for key, images in sets.items():
         feats, probs = classifier.features_and_proba(images)
         result[key] = _figures(feats, probs, ref_feats, k)
+        if labels is not None:
+            result[key]["label_accuracy"] = float((probs.argmax(axis=1) == np.asarray(labels)).mean())
     return result
 
 
