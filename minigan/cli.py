@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"minigan {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    train = sub.add_parser("train", help="train a model (--model gan|pix2pix|vae) into a run folder")
+    train = sub.add_parser("train", help="train a model (--model gan|pix2pix|vae|cyclegan) into a run folder")
     options.add_arguments(train)
     train.add_argument("--out", type=folder, default=None, help="run folder (default: runs/<dataset>-<date>-<time>)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out until --steps")
@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_backend(inpaint)
 
     translate = sub.add_parser("translate", help="map images through a pix2pix run's G (its task's input -> "
-                                                 "the restored image)")
+                                                 "its output) or a cyclegan run's G (A -> B; F with --reverse)")
     translate.add_argument("run_dir", type=Path)
     translate.add_argument("--images", type=folder, required=True,
                            help="IN.npy: float images (N, C, H, W) in [-1, 1], of the run's image shape; the run's "

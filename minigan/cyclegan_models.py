@@ -58,3 +58,16 @@ def patch_discriminator(channels: int, width: int = 64, layers: int = 3) -> Sequ
     nxt = width * min(2 ** layers, 8)
     return Sequential(*out, Conv2d(ch, nxt, 4, 1, 1, bias=False), InstanceNorm2d(nxt), LeakyReLU(0.2),
                       Conv2d(nxt, 1, 4, 1, 1))
+
+
+def sizes_for(side: int) -> dict:
+    """The networks' stages for images side x side (a multiple of 4, at least 8), scaled from the authors'
+    256-pixel setting (two downs, 9 blocks, a 3-layer D whose logits each see 70 pixels):
+      downs   2 (the residual blocks work at side / 4), but 1 at 8 pixels: 2x2 planes leave a 3x3
+              convolution nothing but its reflected padding to read
+      blocks  6 (the authors' choice below 256 pixels), 3 at 8 pixels (64 pixels need less depth, and the
+              digits' 5-minute budget)
+      layers  1 below 32 pixels (each logit sees a 16-pixel square: the whole of an 8- or 16-pixel
+              image), 2 at 32 (a 34-pixel square), 3 from 64 (70, the authors')"""
+    return {"downs": 1 if side < 16 else 2, "blocks": 3 if side < 16 else 6,
+            "layers": 1 if side < 32 else (2 if side < 64 else 3)}

@@ -109,3 +109,23 @@ def _labelled_batches(images, labels, num_classes: int):
 def data_shape(config: dict):
     """The shape of one sample, without loading a data set."""
     return data.get(config["dataset"]).sample_shape(config)
+
+
+# -- a second data set: cyclegan's domain B, pix2pix --task translate's targets ------------------------------
+def target_config(config: dict) -> dict:
+    """The config of the run's --to set: its name, its files from --to-data-dir (default --data-dir), and the
+    run's loader options (--image-size, ...) where that set takes them."""
+    return {**config, "dataset": config["to"],
+            "data_dir": config.get("to_data_dir") or config.get("data_dir")}
+
+
+def paired(config: dict) -> bool:
+    """True when image i of --dataset and image i of --to are the same subject (``DataSet.pairs``)."""
+    tag = data.get(config["dataset"]).pairs
+    return bool(config.get("to")) and tag is not None and tag == data.get(config["to"]).pairs
+
+
+def training_images(config: dict, log=print):
+    """The run's training images (float32 NumPy, canonical order, without the held-out ones) and their labels."""
+    (train, labels), _ = split_holdout(config, *real_images(config, log))
+    return train, labels

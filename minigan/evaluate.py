@@ -163,6 +163,81 @@ def format_restoration(figures: dict) -> str:
     return "\n".join(lines)
 
 
+def translation_directions(config: dict, trainer):
+    """(name, source config, target config, translate) for each direction a translating run maps: a cyclegan
+    run A -> B (G) and B -> A (F), a pix2pix --task translate run A -> B; translate: images -> outputs."""
+    from .datasource import target_config
+
+    a, b = config, target_config(config)
+    if config["model"] == "cyclegan":
+        return [(f"{a['dataset']} -> {b['dataset']}", a, b, trainer.translate),
+                (f"{b['dataset']} -> {a['dataset']}", b, a, lambda x: trainer.translate(x, reverse=True))]
+    from .families.pix2pix import restore
+
+    return [(f"{a['dataset']} -> {b['dataset']}", a, b, lambda x: restore(trainer, config, x))]
+
+
+def evaluate_translation(config: dict, trainer, run_dir=None, log=print, classifier_seed: int = 0,
+                         seed: int = 0) -> dict:
+    """A translating run (cyclegan, pix2pix --task translate) on the held-out images of each source set,
+    beside the identity baseline (the input as output) and the target set's own training images:
+    L1 and PSNR against the true counterparts (sets whose image i is image i's counterpart), the Fréchet
+    distance to the target's held-out images in the target classifier's features (8x8 pixel means for a
+    set without labels), and the target classifier's accuracy on the source labels. With ``run_dir``,
+    writes translations.png there: held-out inputs | outputs | true counterparts (where there are)."""
+    import numpy as np
+
+    from .datasource import paired
+    from .metrics import PixelFeatures, load_or_train_classifier
+    from .metrics.translation import score_translations
+
+    if not config.get("holdout"):
+        raise OptionError(f"a {config['model']} run trained without --holdout has no unseen images to "
+                          f"translate; expected a run of minigan train --model {config['model']} --holdout F")
+    figures, pictures = {"holdout": config["holdout"], "directions": {}}, []
+    for name, source, target, translate in translation_directions(config, trainer):
+        (_, _), (held, held_labels) = split_holdout(source, *real_images(source, log))
+        images, labels = real_images(target, log)
+        (train_t, train_labels), (held_t, _) = split_holdout(target, images, labels)
+        if labels is None:
+            classifier = PixelFeatures()
+        else:
+            classifier, _ = load_or_train_classifier(target["dataset"], images, labels, seed=classifier_seed,
+                                                     log=log)
+        both_labelled = held_labels is not None and labels is not None
+        counterparts = held_t if paired(config) else None
+        outputs = translate(held)
+        target_feats, _ = classifier.features_and_proba(held_t)
+        rows = score_translations({config["model"]: outputs, "identity (the input)": held}, counterparts,
+                                  held_labels if both_labelled else None, target_feats, classifier)
+        pick = np.random.default_rng(seed).choice(len(train_t), min(len(held), len(train_t)), replace=False)
+        rows.update(score_translations({"target's training images": train_t[pick]}, None,
+                                       None if labels is None else train_labels[pick], target_feats, classifier))
+        figures["directions"][name] = {"source": source["dataset"], "target": target["dataset"],
+                                       "num_images": len(held), "paired": counterparts is not None, "rows": rows}
+        shown = slice(0, 16)
+        pictures.append((name, [held[shown], outputs[shown]] + ([] if counterparts is None else
+                                                                [counterparts[shown]])))
+    if run_dir is not None:
+        _save_translations(pictures, Path(run_dir) / "translations.png")
+    return figures
+
+
+def _save_translations(pictures: list, path) -> None:
+    """One grid per direction, stacked: each held-out input | its translation [| its true counterpart]."""
+    import numpy as np
+
+    from .viz import save_image_grid, side_by_side
+
+    width = max(len(columns) for _, columns in pictures)
+    blocks = []
+    for _, columns in pictures:
+        blank = np.ones_like(columns[0])  # a missing counterpart column stays white, so the grids align
+        blocks.append(side_by_side(*columns, *[blank] * (width - len(columns))))
+    title = "; ".join(name for name, _ in pictures) + ": input | translation" + (" | true" if width == 3 else "")
+    save_image_grid(np.concatenate(blocks), path, title, nrow=2)
+
+
 def evaluate_run(run_dir, n: int | None = None, seed: int = 0, log=print, classifier_seed: int = 0,
                  backend_name: str | None = None) -> dict:
     """Evaluate the run in ``run_dir``; merge the figures into its metrics.json and return them."""
@@ -171,7 +246,13 @@ def evaluate_run(run_dir, n: int | None = None, seed: int = 0, log=print, classi
 
     run_dir = Path(run_dir)
     config, trainer = load_run(run_dir, backend_name)
-    if config["model"] == "pix2pix":  # (the other families draw samples: trainer.sample)
+    if config["model"] == "cyclegan" or config.get("task") == "translate":
+        from .metrics.translation import format_translation
+
+        figures = evaluate_translation(config, trainer, run_dir, log, classifier_seed, seed)
+        log(format_translation(figures))
+        key = "translation"
+    elif config["model"] == "pix2pix":  # (the other families draw samples: trainer.sample)
         figures = evaluate_restoration(config, trainer, log, classifier_seed)
         log(format_restoration(figures))
         key = "restoration"

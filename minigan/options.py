@@ -124,7 +124,7 @@ def _masks():
     return MASKS
 
 
-GAN, PIX2PIX, VAE = ("gan",), ("pix2pix",), ("vae",)  # the families an option row belongs to
+GAN, PIX2PIX, VAE, CYCLEGAN = ("gan",), ("pix2pix",), ("vae",), ("cyclegan",)  # the families an option row belongs to
 
 
 def _g_noise():
@@ -164,8 +164,9 @@ def augment_policy(v):
 augment_policy.wants = str
 
 OPTIONS = (
-    Option("model", "gan", anything(str), "the model family: gan, pix2pix (a conditional U-Net GAN restoring "
-           "images) or vae", choices=_families, fixed=True),
+    Option("model", "gan", anything(str), "the model family: gan, pix2pix (a conditional U-Net GAN restoring or "
+           "translating images), vae or cyclegan (translation between --dataset and --to without pairs)",
+           choices=_families, fixed=True),
     Option("dataset", "digits", anything(str), "the training data (the default, digits, is embedded: no download)",
            choices=_datasets, fixed=True),
     Option("arch", None, anything(str), "the architecture", choices=_architectures, fixed=True, families=GAN,
@@ -191,7 +192,7 @@ OPTIONS = (
            nullable=True, keyword="clip"),
     Option("z_dim", 100, count(), "noise dimension", keyword="z_dim", fixed=True, families=GAN),
     Option("width", None, count(), "architecture width (hidden units or base channels)", nullable=True,
-           arch=True, fixed=True, unset="the architecture's", families=GAN + PIX2PIX),
+           arch=True, fixed=True, unset="the architecture's", families=GAN + PIX2PIX + CYCLEGAN),
     Option("output_scale", 1.0, number(0, low_open=True), "fixed gain on the toy generator's output", arch=True,
            families=GAN),
     Option("z_categories", 0, categories, "make z's first coordinate a one-hot code over this many equal-mass "
@@ -213,9 +214,22 @@ OPTIONS = (
     Option("augment", None, augment_policy, "differentiable augmentation of the real and the fake images D "
            "sees, e.g. translation,cutout,brightness (Zhao et al. 2020)", nullable=True, keyword="augment",
            families=GAN),
-    Option("task", "inpaint", anything(str), "restore hidden pixels (inpaint, with --mask) or enlarge "
-           "2x2 block means back to the full image (superres)", choices=_tasks,
-           fixed=True, families=PIX2PIX),
+    Option("task", "inpaint", anything(str), "restore hidden pixels (inpaint, with --mask), enlarge "
+           "2x2 block means back to the full image (superres), or map image i of --dataset to image i of --to "
+           "(translate)", choices=_tasks, fixed=True, families=PIX2PIX),
+    Option("to", None, anything(str), "the second data set, of the same image shape: cyclegan's domain B; "
+           "pix2pix --task translate's targets", choices=_datasets, nullable=True, fixed=True,
+           families=PIX2PIX + CYCLEGAN),
+    Option("to_data_dir", None, anything(str), "where --to's files are", nullable=True,
+           unset="--data-dir", families=PIX2PIX + CYCLEGAN),
+    Option("cycle_weight", 10.0, number(0), "lambda of the cycle terms l1(F(G(a)), a) + l1(G(F(b)), b)",
+           keyword="cycle_weight", families=CYCLEGAN),
+    Option("identity_weight", 5.0, number(0), "lambda_id of the identity terms l1(G(b), b) + l1(F(a), a) "
+           "(the authors': half the cycle weight)", keyword="identity_weight", families=CYCLEGAN),
+    Option("pool", 50, count(0), "D judges fakes from a pool of this many earlier ones (0: the current ones)",
+           keyword="pool_size", fixed=True, families=CYCLEGAN),
+    Option("blocks", None, count(0), "the residual blocks of each generator", nullable=True, fixed=True,
+           unset="by image size", families=CYCLEGAN),
     Option("mask", "bottom", anything(str), "--task inpaint: the hidden region", choices=_masks, fixed=True,
            families=PIX2PIX),
     Option("l1_weight", 100.0, number(0), "lambda of G's L1 term beside the adversarial one",
@@ -225,8 +239,8 @@ OPTIONS = (
            fixed=True, families=VAE),
     Option("pixel_std", 0.3, number(0, low_open=True), "the pixel noise s of p(x|z) = N(decoder(z), s^2 I)",
            keyword="pixel_std", families=VAE),
-    Option("lr", 1e-3, number(0, low_open=True), "the learning rate of both networks (Adam)", keyword="lr",
-           families=VAE),
+    Option("lr", 1e-3, number(0, low_open=True), "the learning rate of every network (Adam)", keyword="lr",
+           families=VAE + CYCLEGAN),
     Option("holdout", 0.0, number(0, 1), "keep the last round(F * N) images of an image data set out of "
            "training, for minigan evaluate (the emoji: every 1/F-th base emoji with its skin tones)", fixed=True),
     Option("image_size", None, count(), "the side S of the images, for a data set that makes them (emoji: "
@@ -472,13 +486,36 @@ def validate(config: dict, sources: dict | None = None) -> dict:
 
 
 def _check_image_family(config: dict, dataset, fail) -> None:
-    """The checks of a family other than gan: image data (a U-Net's two stride-2 stages for pix2pix)."""
+    """The checks of a family other than gan: image data (a U-Net's two stride-2 stages for pix2pix, the
+    ResNet generator's for cyclegan); a --to set of the same shape where the family translates, with image i
+    the counterpart of image i for pix2pix."""
+    from . import data
+    from .datasource import paired, target_config
+
     if dataset.kind != "images":
         fail("model", f"gan on data set {dataset.name!r} (2-D points); --model {config['model']} takes images")
     shape = dataset.sample_shape(config)
-    if config["model"] == "pix2pix" and (shape[1] % 4 or shape[2] % 4):
-        fail("dataset", f"images whose sides are multiples of 4 for --model pix2pix (its U-Net halves them "
-                        f"twice), not {shape}")
+    model, translates = config["model"], config["model"] == "cyclegan" or config["task"] == "translate"
+    if model in ("pix2pix", "cyclegan") and (shape[1] % 4 or shape[2] % 4 or min(shape[1:]) < 8):
+        fail("dataset", f"images whose sides are multiples of 4, at least 8, for --model {model} (its "
+                        f"generator halves them), not {shape}")
+    if not translates:
+        if config["to"] is not None or config["to_data_dir"] is not None:
+            fail("to" if config["to"] is not None else "to_data_dir",
+                 "no value: --task inpaint and superres restore images of one set (--to is for --task translate)")
+        return
+    if config["to"] is None:
+        needs = "--model cyclegan" if model == "cyclegan" else "--task translate"
+        fail("to", f"a second data set of images ({needs} maps --dataset to --to)")
+    target = data.get(config["to"])
+    if target.kind != "images" or target.stack_of:
+        fail("to", f"a set of images, not {target.name!r}")
+    if target.sample_shape(target_config(config)) != shape:
+        fail("to", f"a set of images of the shape {shape} of --dataset {dataset.name!r}, not "
+                   f"{target.sample_shape(target_config(config))}")
+    if model == "pix2pix" and not paired(config):
+        fail("to", f"a set whose image i is the counterpart of image i of --dataset {dataset.name!r} for "
+                   f"--task translate (the two emoji sets are); unpaired sets: --model cyclegan")
 
 
 def check_resume(saved: dict, options: dict, source: str = "command line") -> None:

@@ -44,6 +44,19 @@ def image_grid(images, nrow: int | None = None, pad: int = 1):
     return grid[0] if c == 1 else grid.transpose(1, 2, 0)
 
 
+def side_by_side(*columns):
+    """Images (N, C, H, W) of equal shape placed left to right per row, a white bar (value 1) between:
+    (N, C, H, k W + k - 1), float32 NumPy; e.g. input | output | true counterpart."""
+    import numpy as np
+
+    columns = [np.asarray(c, dtype=np.float32) for c in columns]
+    bar = np.ones(columns[0].shape[:3] + (1,), dtype=np.float32)
+    parts = [columns[0]]
+    for column in columns[1:]:
+        parts += [bar, column]
+    return np.concatenate(parts, axis=3)
+
+
 def save_image_grid(images, path, title: str = "", nrow: int | None = None) -> None:
     """Save samples (N, C, H, W) in [-1, 1] as a PNG grid (``nrow`` images a row; default: a square)."""
     plt = _pyplot()

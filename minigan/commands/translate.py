@@ -1,8 +1,9 @@
-"""``minigan translate RUN_DIR --images IN.npy --out OUT``: images through a pix2pix run's G.
+"""``minigan translate RUN_DIR --images IN.npy --out OUT [--reverse]``: images through a run's generator.
 
-The run's task makes G's input from the images: ``inpaint`` hides the pixels of the run's mask (the
-damaged image and the mask on the channels), ``superres`` averages 2x2 blocks and enlarges them back.
-One forward pass per batch, in evaluation mode (``minigan.families.pix2pix.restore``).
+A pix2pix run's task makes G's input from the images: ``inpaint`` hides the pixels of the run's mask (the
+damaged image and the mask on the channels), ``superres`` averages 2x2 blocks and enlarges them back,
+``translate`` takes them as they are (``minigan.families.pix2pix.restore``). A cyclegan run maps domain A to
+B with G, or B to A with F under ``--reverse``. One forward pass per batch, in evaluation mode.
 """
 from __future__ import annotations
 
@@ -22,14 +23,20 @@ def translate_run(run_dir, images_path, out, reverse: bool = False, backend_name
 
     out = check_output_file(out)
     config, trainer = load_run(run_dir, backend_name)
-    if config["model"] != "pix2pix":
+    if config["model"] not in ("pix2pix", "cyclegan"):
         raise OptionError(f"{run_dir} is a {config['model']} run; expected a run that translates "
-                                  f"(--model pix2pix)")
-    if reverse:
-        raise OptionError(f"--reverse: a pix2pix run maps one way only (its task's input to the image)")
+                          f"(--model pix2pix or cyclegan)")
+    if reverse and config["model"] != "cyclegan":
+        raise OptionError(f"--reverse: a pix2pix run maps one way only (its task's input to the image); "
+                          f"expected a cyclegan run")
     images = load_array(images_path, "--images")
     check_images(images, data_shape(config), f"--images {images_path}")
-    outputs = restore(trainer, config, images)
+    if config["model"] == "cyclegan":
+        outputs = trainer.translate(images, reverse=reverse)
+        what = f"cyclegan {config['to']} -> {config['dataset']}" if reverse else \
+            f"cyclegan {config['dataset']} -> {config['to']}"
+    else:
+        outputs, what = restore(trainer, config, images), f"pix2pix {config['task']}"
     if out.suffix == ".npy":
         from ..storage import atomic_write
 
@@ -39,5 +46,5 @@ def translate_run(run_dir, images_path, out, reverse: bool = False, backend_name
 
         bar = np.ones(images.shape[:3] + (1,), dtype=np.float32)
         save_image_grid(np.concatenate([images.astype(np.float32), bar, outputs], axis=3), out,
-                        f"input | output ({len(images)} images, pix2pix {config['task']})")
+                        f"input | output ({len(images)} images, {what})")
     return outputs

@@ -56,6 +56,8 @@ class DataSet:
     num_classes: int = 10                 # images: the labels' classes (0: no labels)
     groups: Callable | None = None        # images: groups(data_dir, download, log) -> int64 (N,)
     test: Callable | None = None          # images: test(data_dir, download, log) -> (images, labels) or None
+    pairs: str | None = None              # images: sets with the same tag draw the same subjects in the same
+                                          # order (image i of one is image i of the other: the two emoji sets)
     description: str = ""
 
     def __post_init__(self):

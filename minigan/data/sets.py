@@ -116,6 +116,7 @@ _EMOJI = dict(arch="dcgan", steps=5000, batch_size=64, z_dim=100, width=32, lr_s
 for _vendor, _who in (("google", "Google's Noto emoji, Apache 2.0"), ("twitter", "Twitter's Twemoji, CC BY 4.0")):
     register(DataSet(f"emoji-{_vendor}", "images", lambda image_size: (3, image_size, image_size),
                      options={"image_size": 32}, choices={"image_size": (16, 32, 64)}, defaults=dict(_EMOJI),
+                     pairs="emoji",
                      **_emoji(_vendor),
                      description=f"{_who}: 3,786 RGB images in 10 categories (the emoji-data package "
                                  f"emoji-datasource-{_vendor}@16.0.0 from --data-dir, or --download)"))

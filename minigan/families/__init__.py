@@ -60,4 +60,4 @@ def names() -> tuple:
     return tuple(FAMILIES)
 
 
-from . import gan, pix2pix, vae  # noqa: E402,F401  (the built-in families register themselves)
+from . import cyclegan, gan, pix2pix, vae  # noqa: E402,F401  (the built-in families register themselves)

@@ -1,18 +1,20 @@
-"""The pix2pix family: a U-Net G maps a damaged image to the whole one, a patch D judges (input, output)
+"""The pix2pix family: a U-Net G maps an input image to a target image, a patch D judges (input, output)
 pairs (``minigan.pix2pix``). ``--task inpaint`` hides the pixels of ``--mask`` (G's input: the damaged image
 and the mask on the channels); ``--task superres`` gives G the image averaged over 2x2 blocks and enlarged
-back by nearest neighbour. Any image data set whose sides are multiples of 4 (two stride-2 stages)."""
+back by nearest neighbour; ``--task translate --to B`` gives G image i of --dataset and asks for image i of
+B (sets whose images correspond, as the two emoji sets do; the same --holdout rows of both are held out).
+Any image data set whose sides are multiples of 4 (two stride-2 stages)."""
 from __future__ import annotations
 
 import functools
 
 from .. import backend, data
-from ..datasource import data_shape, data_source
+from ..datasource import data_shape, data_source, target_config, training_images
 from ..pix2pix import (Pix2Pix, inpainting_inputs, patch_discriminator, super_resolution_inputs, translate,
                        unet_generator)
 from . import Family, register
 
-TASKS = ("inpaint", "superres")
+TASKS = ("inpaint", "superres", "translate")
 FRAME_IMAGES = 16  # the fixed training images whose restorations make the frames
 
 
@@ -24,8 +26,10 @@ def task_mask(config: dict):
 
 
 def task_inputs(config: dict, images, mask=None):
-    """G's input for the run's task from clean images (N, C, H, W) on the active backend; inpaint hides
-    what ``mask`` hides (1 visible; default the run's --mask)."""
+    """G's input for the run's task from clean images (N, C, H, W) on the active backend (translate: the
+    images of --dataset themselves); inpaint hides what ``mask`` hides (1 visible; default the run's --mask)."""
+    if config["task"] == "translate":
+        return images
     if config["task"] == "superres":
         return super_resolution_inputs(images)
     mask = task_mask(config) if mask is None else mask
@@ -48,7 +52,16 @@ def build(config: dict, arguments: dict, arch_options: dict) -> Pix2Pix:
 
 
 def batches(config: dict, log=print):
-    """sample_real(rng, n) -> (G's inputs, the clean images): n training images drawn by ``rng``."""
+    """sample_real(rng, n) -> (G's inputs, the clean images): n training images drawn by ``rng``; translate:
+    (images of --dataset, the same rows of --to)."""
+    if config["task"] == "translate":
+        sources, targets = (backend.asarray(training_images(c, log)[0], dtype=backend.default_dtype())
+                            for c in (config, target_config(config)))
+
+        def sample_pairs(rng, n):
+            idx = backend.asarray(rng.choice(len(sources), n, replace=False))
+            return sources[idx], targets[idx]
+        return sample_pairs
     sample_images = data_source(config, log)
     mask = backend.asarray(task_mask(config)) if config["task"] == "inpaint" else None  # made once, not per step
 
@@ -58,26 +71,37 @@ def batches(config: dict, log=print):
     return sample
 
 
-@functools.lru_cache(maxsize=4)
-def _frame_images(dataset: str, data_dir, holdout: float, loader_options: tuple):
-    from ..datasource import real_images, split_holdout
-
+@functools.lru_cache(maxsize=8)
+def _first_images(dataset: str, data_dir, holdout: float, loader_options: tuple):
     config = {"dataset": dataset, "data_dir": data_dir, "holdout": holdout, **dict(loader_options)}
-    (train, _), _ = split_holdout(config, *real_images(config, log=lambda *a: None))
-    return train[:FRAME_IMAGES]
+    return training_images(config, log=lambda *a: None)[0][:FRAME_IMAGES]
 
 
-def side_by_side(config: dict, trainer: Pix2Pix, images):
-    """[what G sees | its restoration | the clean image] per image, (N, C, H, 3W + 2) with white bars between;
-    images (N, C, H, W) NumPy. Inpaint: the hidden pixels shown grey (0); superres: the enlarged 2x2 means."""
+def frame_pairs(config: dict):
+    """(the fixed training images G is shown, the images it should give): the first FRAME_IMAGES training
+    images, twice, or for translate those of --dataset and of --to."""
+    out = []
+    for which in ((config, target_config(config)) if config["task"] == "translate" else (config,)):
+        options = tuple(data.get(which["dataset"]).loader_options(which).items())  # e.g. the emoji's size
+        out.append(_first_images(which["dataset"], which.get("data_dir"), which["holdout"], options))
+    return out[0], out[-1]
+
+
+def side_by_side(config: dict, trainer: Pix2Pix, images, targets=None):
+    """[what G sees | its output | the target] per image, (N, C, H, 3W + 2) with white bars between; images
+    (N, C, H, W) NumPy, targets those images (default) or their counterparts (translate). Inpaint: the
+    hidden pixels shown grey (0); superres: the enlarged 2x2 means; translate: the input."""
     import numpy as np
+
+    from ..viz import side_by_side as columns
 
     if config["task"] == "inpaint":
         seen = np.where(task_mask(config) > 0, images, 0.0).astype(np.float32)
-    else:
+    elif config["task"] == "superres":
         seen = backend.to_numpy(super_resolution_inputs(backend.asarray(images, dtype=trainer.G.dtype)))
-    bar = np.ones(images.shape[:3] + (1,), dtype=np.float32)
-    return np.concatenate([seen, bar, restore(trainer, config, images), bar, images], axis=3)
+    else:
+        seen = images
+    return columns(seen, restore(trainer, config, images), images if targets is None else targets)
 
 
 def restore(trainer, config: dict, images, mask=None):
@@ -85,11 +109,11 @@ def restore(trainer, config: dict, images, mask=None):
 
     inpaint: G sees the images with ``mask``'s hidden pixels (1 visible, 0 hidden; default the run's
     --mask) and the mask, and the visible pixels are pasted back; superres: G sees the 2x2 block means
-    enlarged back, and its output is the answer."""
+    enlarged back, and its output is the answer; translate: G sees the images, its output is the answer."""
     import numpy as np
 
     out = translate(trainer.G, task_inputs(config, backend.asarray(images, dtype=trainer.G.dtype), mask))
-    if config["task"] == "superres":
+    if config["task"] != "inpaint":
         return out
     mask = task_mask(config) if mask is None else mask
     return np.where(mask > 0, images, out).astype(np.float32)
@@ -98,18 +122,15 @@ def restore(trainer, config: dict, images, mask=None):
 def frame(trainer: Pix2Pix, config: dict):
     from ..viz import image_grid
 
-    options = tuple(data.get(config["dataset"]).loader_options(config).items())  # e.g. the emoji's image size
-    images = _frame_images(config["dataset"], config.get("data_dir"), config["holdout"], options)
-    return image_grid(side_by_side(config, trainer, images), nrow=4)
+    return image_grid(side_by_side(config, trainer, *frame_pairs(config)), nrow=4)
 
 
 def finish(trainer: Pix2Pix, config: dict, run_dir) -> dict:
     from ..viz import save_image_grid
 
-    options = tuple(data.get(config["dataset"]).loader_options(config).items())  # e.g. the emoji's image size
-    images = _frame_images(config["dataset"], config.get("data_dir"), config["holdout"], options)
-    save_image_grid(side_by_side(config, trainer, images), run_dir / "samples.png",
-                    f"{config['dataset']} / pix2pix {config['task']}, step {trainer.step}: input | output | true")
+    what = f"{config['dataset']} -> {config['to']}" if config["task"] == "translate" else config["dataset"]
+    save_image_grid(side_by_side(config, trainer, *frame_pairs(config)), run_dir / "samples.png",
+                    f"{what} / pix2pix {config['task']}, step {trainer.step}: input | output | true")
     return {"step": trainer.step}
 
 
@@ -122,4 +143,4 @@ register(Family(
     # (benchmarks/pix2pix_digits.py)
     defaults=dict(steps=3000, batch_size=64, width=32, lr_g=2e-4, lr_d=2e-4, beta1=0.5, log_every=20,
                   checkpoint_every=1000),
-    description="a conditional U-Net G and a patch D restoring images (--task inpaint|superres)"))
+    description="a conditional U-Net G and a patch D restoring or translating images (--task inpaint|superres|translate)"))
