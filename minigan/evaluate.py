@@ -194,7 +194,7 @@ def evaluate_translation(config: dict, trainer, run_dir=None, log=print, classif
     if not config.get("holdout"):
         raise OptionError(f"a {config['model']} run trained without --holdout has no unseen images to "
                           f"translate; expected a run of minigan train --model {config['model']} --holdout F")
-    figures, pictures = {"holdout": config["holdout"], "directions": {}}, []
+    figures, pictures = {"holdout": config["holdout"], "directions": []}, []
     for name, source, target, translate in translation_directions(config, trainer):
         (_, _), (held, held_labels) = split_holdout(source, *real_images(source, log))
         images, labels = real_images(target, log)
@@ -213,8 +213,8 @@ def evaluate_translation(config: dict, trainer, run_dir=None, log=print, classif
         pick = np.random.default_rng(seed).choice(len(train_t), min(len(held), len(train_t)), replace=False)
         rows.update(score_translations({"target's training images": train_t[pick]}, None,
                                        None if labels is None else train_labels[pick], target_feats, classifier))
-        figures["directions"][name] = {"source": source["dataset"], "target": target["dataset"],
-                                       "num_images": len(held), "paired": counterparts is not None, "rows": rows}
+        figures["directions"].append({"name": name, "source": source["dataset"], "target": target["dataset"],
+                                      "num_images": len(held), "paired": counterparts is not None, "rows": rows})
         shown = slice(0, 16)
         pictures.append((name, [held[shown], outputs[shown]] + ([] if counterparts is None else
                                                                 [counterparts[shown]])))

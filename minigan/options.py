@@ -505,8 +505,9 @@ def _check_image_family(config: dict, dataset, fail) -> None:
                  "no value: --task inpaint and superres restore images of one set (--to is for --task translate)")
         return
     if config["to"] is None:
-        needs = "--model cyclegan" if model == "cyclegan" else "--task translate"
-        fail("to", f"a second data set of images ({needs} maps --dataset to --to)")
+        needs = "--model cyclegan" if model == "cyclegan" else "--model pix2pix --task translate"
+        raise OptionError(f"{needs}: expected --to B, a second data set of images ({needs} maps --dataset "
+                          f"{dataset.name!r} to B)")
     target = data.get(config["to"])
     if target.kind != "images" or target.stack_of:
         fail("to", f"a set of images, not {target.name!r}")

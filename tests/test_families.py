@@ -1,4 +1,4 @@
-"""Every model family through the one loop: `minigan train --model gan|pix2pix|vae` in real subprocesses,
+"""Every model family through the one loop: `minigan train --model gan|pix2pix|vae|cyclegan` in real subprocesses,
 stopped by SIGTERM and resumed, equal to an unbroken run; the run folder's refusals (a run there already,
 another training holding it); the commands on each family's run (sample, evaluate, inpaint, translate)."""
 import json
@@ -16,7 +16,8 @@ from minigan.runfolder import RunLock
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 TIMEOUT = 180
-SMALL = {"gan": ["--width", "4", "--z-dim", "8", "--lr-schedule", "constant"], "pix2pix": ["--width", "4"], "vae": ["--hidden", "16"]}  # (constant: a linear schedule depends on --steps)
+SMALL = {"gan": ["--width", "4", "--z-dim", "8", "--lr-schedule", "constant"], "pix2pix": ["--width", "4"],
+         "vae": ["--hidden", "16"], "cyclegan": ["--to", "digits", "--width", "4", "--blocks", "1", "--pool", "5"]}  # (constant: a linear schedule depends on --steps)
 
 
 def train_args(model, *more):
@@ -34,7 +35,7 @@ def same_checkpoints(a_dir, b_dir) -> bool:
         return sorted(a.files) == sorted(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
 
 
-@pytest.mark.parametrize("model", ["gan", "pix2pix", "vae"])
+@pytest.mark.parametrize("model", ["gan", "pix2pix", "vae", "cyclegan"])
 def test_a_run_stopped_by_sigterm_resumes_to_the_unbroken_run(tmp_path, model):
     stopped, unbroken = tmp_path / "stopped", tmp_path / "unbroken"
     proc = subprocess.Popen([sys.executable, "-m", "minigan", *train_args(model, "--steps", "1000000",
@@ -199,7 +200,7 @@ def test_a_vae_run_samples_and_evaluates_like_a_gan(tmp_path):
     {"model": "gan", "width": 4, "d_steps": 2, "g_noise": "fresh", "augment": "translation,cutout", "ema": 0.9},
     {"model": "gan", "arch": "convd", "r1": 1.0, "pack": 2}, {"model": "gan", "width": 4, "spectral_norm": True},
     {"model": "pix2pix", "width": 4}, {"model": "pix2pix", "width": 4, "task": "superres"},
-    {"model": "vae", "hidden": 16}],
+    {"model": "vae", "hidden": 16}, {"model": "cyclegan", "to": "digits", "width": 4, "blocks": 1}],
     ids=lambda g: ",".join(f"{k}={v}" for k, v in g.items()))
 def test_a_training_step_leaves_no_forward_waiting_for_its_backward(given):
     # Every forward a step makes is back-propagated or made under no_grad: nothing piles up in the layers.

@@ -52,11 +52,11 @@ COLUMNS = (("l1", "L1", "{:.4f}"), ("psnr", "PSNR dB", "{:.2f}"), ("frechet_dist
 def format_translation(figures: dict) -> str:
     """The result of ``minigan.evaluate.evaluate_translation`` as text: one table per direction."""
     lines = []
-    for direction, result in figures["directions"].items():
+    for result in figures["directions"]:
         rows = result["rows"]
         shown = [c for c in COLUMNS if any(c[0] in r for r in rows.values())]
         width = max(len(n) for n in rows) + 2
-        lines += [f"{direction}: {result['num_images']} held-out images of {result['source']} translated to "
+        lines += [f"{result['name']}: {result['num_images']} held-out images of {result['source']} translated to "
                   f"{result['target']}" + (" (scored against their true counterparts)" if result["paired"] else ""),
                   f"{'':<{width}}" + "".join(f"{label:>20}" for _, label, _ in shown)]
         lines += [f"{name:<{width}}" + "".join(f"{fmt.format(row[key]) if key in row else '-':>20}"
