@@ -23,7 +23,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Lessons that read a data set from minigan's cache folder ($MINIGAN_CACHE/<name>), and the shared copy
 # the tests give them there. A lesson never reads ../shared/data itself: only the tests point it there.
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-LESSON_DATA = {"23": "emoji"}
+LESSON_DATA = {"23": "emoji", "24": "mnist"}
 
 
 _CACHES: dict = {}  # data set name -> TemporaryDirectory, removed (the symlink, not the data) at exit
