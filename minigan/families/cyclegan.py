@@ -85,8 +85,8 @@ def finish(trainer: CycleGAN, config: dict, run_dir) -> dict:
     from ..viz import save_image_grid
 
     save_image_grid(translations(trainer, config), run_dir / "samples.png",
-                    f"{config['dataset']} <-> {config['to']}, step {trainer.step}: a | G(a) | F(G(a)) above, "
-                    f"b | F(b) | G(F(b)) below", nrow=2)
+                    f"{config['dataset']} <-> {config['to']}, step {trainer.step}\n"
+                    f"a | G(a) | F(G(a)) above, b | F(b) | G(F(b)) below", nrow=2)
     return {"step": trainer.step}
 
 
