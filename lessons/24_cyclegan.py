@@ -350,6 +350,8 @@ lesson.check("share of queries answered with the newest image, minus 1/2",
 # 4. Section 5's pool: with probability 1/2 a stored fake is returned. What goes
 #    wrong for $D$ if the pool always returned a stored fake (and why is a pool of 0
 #    the plain GAN)?
+#
+# Short answers: `lessons/ANSWERS.md`.
 
 # %%
 lesson.finish()
