@@ -49,7 +49,7 @@ def tables(runs: list) -> str:
 
 
 def picture(runs: list, path: Path, count: int) -> None:
-    from minigan.datasource import paired, real_images, split_holdout, target_config
+    from minigan.datasource import paired, real_images, split_holdout
     from minigan.evaluate import translation_directions
     from minigan.run import load_run
     from minigan.viz import save_image_grid, side_by_side

@@ -8,6 +8,8 @@ training, or for a set of grouped images (the emoji) whole groups spread over th
 """
 from __future__ import annotations
 
+import functools
+
 from . import backend, data
 from .data.registry import tail_holdout
 from .errors import OptionError
@@ -129,3 +131,17 @@ def training_images(config: dict, log=print):
     """The run's training images (float32 NumPy, canonical order, without the held-out ones) and their labels."""
     (train, labels), _ = split_holdout(config, *real_images(config, log))
     return train, labels
+
+
+@functools.lru_cache(maxsize=8)
+def _first_training_images(dataset: str, data_dir, holdout: float, loader_options: tuple, count: int):
+    config = {"dataset": dataset, "data_dir": data_dir, "holdout": holdout, **dict(loader_options)}
+    return training_images(config, log=lambda *a: None)[0][:count]
+
+
+def first_training_images(config: dict, count: int):
+    """The first ``count`` training images of the config's set (NumPy), loaded once per process: the fixed
+    images whose outputs a translating run's frames show."""
+    options = tuple(data.get(config["dataset"]).loader_options(config).items())  # e.g. the emoji's image size
+    return _first_training_images(config["dataset"], config.get("data_dir"), config.get("holdout", 0.0), options,
+                                  count)

@@ -5,12 +5,10 @@ authors' ResNet generator and PatchGAN discriminator (``minigan.cyclegan_models`
 size (``sizes_for``) and their channels by --width."""
 from __future__ import annotations
 
-import functools
-
-from .. import backend, data
+from .. import backend
 from ..cyclegan import CycleGAN
 from ..cyclegan_models import patch_discriminator, resnet_generator, sizes_for
-from ..datasource import data_shape, target_config, training_images
+from ..datasource import data_shape, first_training_images, target_config, training_images
 from . import Family, register
 
 FRAME_IMAGES = 8  # the fixed training images of each set whose translations make the frames
@@ -48,19 +46,9 @@ def batches(config: dict, log=print):
     return sample
 
 
-@functools.lru_cache(maxsize=4)
-def _fixed(dataset: str, data_dir, holdout: float, loader_options: tuple):
-    config = {"dataset": dataset, "data_dir": data_dir, "holdout": holdout, **dict(loader_options)}
-    return training_images(config, log=lambda *a: None)[0][:FRAME_IMAGES]
-
-
 def fixed_images(config: dict):
     """The first FRAME_IMAGES training images of A and of B (NumPy): the pictures the run is watched by."""
-    out = []
-    for which in (config, target_config(config)):
-        options = tuple(data.get(which["dataset"]).loader_options(which).items())
-        out.append(_fixed(which["dataset"], which.get("data_dir"), which["holdout"], options))
-    return out
+    return [first_training_images(which, FRAME_IMAGES) for which in (config, target_config(config))]
 
 
 def translations(trainer: CycleGAN, config: dict):

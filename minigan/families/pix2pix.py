@@ -6,10 +6,8 @@ B (sets whose images correspond, as the two emoji sets do; the same --holdout ro
 Any image data set whose sides are multiples of 4 (two stride-2 stages)."""
 from __future__ import annotations
 
-import functools
-
-from .. import backend, data
-from ..datasource import data_shape, data_source, target_config, training_images
+from .. import backend
+from ..datasource import data_shape, data_source, first_training_images, target_config, training_images
 from ..pix2pix import (Pix2Pix, inpainting_inputs, patch_discriminator, super_resolution_inputs, translate,
                        unet_generator)
 from . import Family, register
@@ -71,20 +69,12 @@ def batches(config: dict, log=print):
     return sample
 
 
-@functools.lru_cache(maxsize=8)
-def _first_images(dataset: str, data_dir, holdout: float, loader_options: tuple):
-    config = {"dataset": dataset, "data_dir": data_dir, "holdout": holdout, **dict(loader_options)}
-    return training_images(config, log=lambda *a: None)[0][:FRAME_IMAGES]
-
-
 def frame_pairs(config: dict):
     """(the fixed training images G is shown, the images it should give): the first FRAME_IMAGES training
     images, twice, or for translate those of --dataset and of --to."""
-    out = []
-    for which in ((config, target_config(config)) if config["task"] == "translate" else (config,)):
-        options = tuple(data.get(which["dataset"]).loader_options(which).items())  # e.g. the emoji's size
-        out.append(_first_images(which["dataset"], which.get("data_dir"), which["holdout"], options))
-    return out[0], out[-1]
+    sets = (config, target_config(config)) if config["task"] == "translate" else (config,)
+    images = [first_training_images(which, FRAME_IMAGES) for which in sets]
+    return images[0], images[-1]
 
 
 def side_by_side(config: dict, trainer: Pix2Pix, images, targets=None):
