@@ -77,14 +77,22 @@ class CycleGAN(Updater):
     ``train_step(real_a, real_b)`` returns loss_g (L_G), loss_d_a, loss_d_b, adv_g, adv_f (the two
     adversarial terms of L_G), cycle_a, cycle_b (the two l1 cycle errors), identity_a, identity_b
     (l1(F(a), a) and l1(G(b), b)). ``translate(x, reverse=False)``: G(x), or F(x) reversed, as NumPy.
+
+    The learning rate, the authors' schedule in steps: ``lr`` until step total_steps - decay_steps, then
+    falling linearly, lr (1 - k / decay_steps) for the k-th step of the decay (k = 0 .. decay_steps - 1),
+    so the last step still moves; decay_steps 0 (the default): constant. A function of the step alone,
+    so a resumed run takes the same steps.
     """
 
     def __init__(self, G, F, D_A, D_B, cycle_weight: float = 10.0, identity_weight: float = 5.0,
                  pool_size: int = 50, lr: float = 2e-4, betas=(0.5, 0.999), seed: int = 0,
-                 clip: float | None = None):
+                 clip: float | None = None, total_steps: int = 0, decay_steps: int = 0):
         if cycle_weight < 0 or identity_weight < 0 or pool_size < 0:
             raise ValueError(f"cycle_weight, identity_weight and pool_size must be >= 0, got {cycle_weight}, "
                              f"{identity_weight}, {pool_size}")
+        if decay_steps < 0 or decay_steps > total_steps:
+            raise ValueError(f"decay_steps must be in 0..total_steps, got {decay_steps} of {total_steps}")
+        self.lr, self.total_steps, self.decay_steps = lr, total_steps, decay_steps
         self.G, self.F, self.D_A, self.D_B = G, F, D_A, D_B
         self.cycle_weight, self.identity_weight = cycle_weight, identity_weight
         self.pools = {"a": ImagePool(pool_size), "b": ImagePool(pool_size)}
@@ -96,6 +104,8 @@ class CycleGAN(Updater):
         lam, lam_id = self.cycle_weight, self.identity_weight
         for model in self.models.values():
             model.zero_grad()
+        for optimizer in self.optimizers.values():
+            optimizer.lr = self.learning_rate()
         # (1) G and F on L_G. Forward: each generator three times, in this order.
         fake_b, fake_a = G(real_a), F(real_b)
         rec_a, rec_b = F(fake_b), G(fake_a)
@@ -135,6 +145,13 @@ class CycleGAN(Updater):
         return {"loss_g": loss_g, "loss_d_a": loss_d["a"], "loss_d_b": loss_d["b"], "adv_g": adv_g,
                 "adv_f": adv_f, "cycle_a": cycle_a, "cycle_b": cycle_b, "identity_a": identity_a,
                 "identity_b": identity_b, **figures}
+
+    def learning_rate(self) -> float:
+        """The learning rate of the coming step (``self.step``), as the class docstring says."""
+        into_decay = self.step - (self.total_steps - self.decay_steps)
+        if self.decay_steps == 0 or into_decay < 0:
+            return self.lr
+        return self.lr * max(1 - into_decay / self.decay_steps, 0.0)
 
     def translate(self, x, reverse: bool = False, batch_size: int = 256):
         """G(x) (A -> B), or F(x) with ``reverse`` (B -> A), in evaluation mode: float32 NumPy, x's shape."""

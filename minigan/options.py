@@ -230,6 +230,9 @@ OPTIONS = (
            keyword="pool_size", fixed=True, families=CYCLEGAN),
     Option("blocks", None, count(0), "the residual blocks of each generator", nullable=True, fixed=True,
            unset="by image size", families=CYCLEGAN),
+    Option("decay_steps", None, count(0), "the last N steps lower the learning rate linearly towards 0, as the "
+           "CycleGAN authors' second half (0: constant)", nullable=True, unset="half of --steps",
+           families=CYCLEGAN),
     Option("mask", "bottom", anything(str), "--task inpaint: the hidden region", choices=_masks, fixed=True,
            families=PIX2PIX),
     Option("l1_weight", 100.0, number(0), "lambda of G's L1 term beside the adversarial one",

@@ -20,9 +20,10 @@ def discriminator():
     return Sequential(Conv2d(1, 2, 3, 2, 1), LeakyReLU(0.2), Conv2d(2, 1, 2))
 
 
-def tiny(pool_size=0, seed=0):
+def tiny(pool_size=0, seed=0, **schedule):
     with backend.seeded(seed):
-        return CycleGAN(generator(), generator(), discriminator(), discriminator(), pool_size=pool_size, seed=seed)
+        return CycleGAN(generator(), generator(), discriminator(), discriminator(), pool_size=pool_size, seed=seed,
+                        **schedule)
 
 
 def images(seed, n=3):
@@ -43,8 +44,7 @@ def test_the_generators_gradient_matches_central_differences(name, param):
     with backend.using_dtype("float64"):
         gan = tiny()
         a, b = backend.asarray(images(1)), backend.asarray(images(2))
-        for opt in gan.optimizers.values():
-            opt.lr = 0.0                      # the step computes the gradients and leaves the weights
+        gan.lr = 0.0                          # the step computes the gradients and leaves the weights
         gan.train_step(a, b)
         model = gan.models[name]
         analytic = dict((n, g) for n, _, g in model.parameters())[param].copy()
@@ -76,13 +76,15 @@ def test_the_pool_returns_the_new_images_until_full_then_mixes():
 
 
 def test_a_resumed_cyclegan_continues_bitwise():
+    # (stopped at step 2 of 4, the learning rate decaying over the last 3: the resumed steps are decay steps)
     a, b = backend.asarray(images(5, 4), dtype="float32"), backend.asarray(images(6, 4), dtype="float32")
-    whole, split = tiny(pool_size=3), tiny(pool_size=3)
+    schedule = dict(total_steps=4, decay_steps=3)
+    whole, split = tiny(pool_size=3, **schedule), tiny(pool_size=3, **schedule)
     for _ in range(4):
         whole.train_step(a, b)
     for _ in range(2):
         split.train_step(a, b)
-    resumed = tiny(pool_size=3, seed=7)
+    resumed = tiny(pool_size=3, seed=7, **schedule)
     resumed.load_state_dict({k: np.array(v) for k, v in split.state_dict().items()})
     for _ in range(2):
         resumed.train_step(a, b)
@@ -114,3 +116,17 @@ def test_the_authors_networks_at_their_sizes():
     assert (count(G), count(D)) == (7_837_699 - 3_712, 2_764_737 - 896)
     x = backend.asarray(np.zeros((1, 3, 32, 32)), dtype="float32")
     assert G(x).shape == (1, 3, 32, 32) and D(x).shape == (1, 1, 2, 2)
+
+
+def test_the_learning_rate_is_constant_then_falls_linearly_over_the_decay_steps():
+    G, F, D_A, D_B = generator(), generator(), discriminator(), discriminator()
+    gan = CycleGAN(G, F, D_A, D_B, lr=1e-3, total_steps=10, decay_steps=4)
+    a, b = images(0).astype(np.float32), images(1).astype(np.float32)
+    used = []
+    for _ in range(10):
+        gan.train_step(a, b)
+        used.append({o.lr for o in gan.optimizers.values()})
+    assert all(len(rates) == 1 for rates in used), "the four networks share one learning rate"
+    assert [rates.pop() for rates in used] == pytest.approx([1e-3] * 6 + [1e-3, 7.5e-4, 5e-4, 2.5e-4])
+    with pytest.raises(ValueError, match="decay_steps"):
+        CycleGAN(G, F, D_A, D_B, total_steps=3, decay_steps=4)

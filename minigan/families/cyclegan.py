@@ -16,14 +16,16 @@ FRAME_IMAGES = 8  # the fixed training images of each set whose translations mak
 
 def build(config: dict, arguments: dict, arch_options: dict) -> CycleGAN:
     """G, F, D_A and D_B for the run's image shape, initialised from config['seed'] in that order;
-    ``arguments`` are CycleGAN's keywords (``minigan.options``)."""
+    ``arguments`` are CycleGAN's keywords (``minigan.options``); the learning rate decays over the last
+    --decay-steps (default: the second half, as the authors')."""
     channels, side = data_shape(config)[0], data_shape(config)[1]
     sizes = sizes_for(side)
     blocks = sizes["blocks"] if config.get("blocks") is None else config["blocks"]
     with backend.seeded(config["seed"]):
         G, F = (resnet_generator(channels, config["width"], sizes["downs"], blocks) for _ in range(2))
         D_A, D_B = (patch_discriminator(channels, config["width"], sizes["layers"]) for _ in range(2))
-    return CycleGAN(G, F, D_A, D_B, **arguments)
+    decay = config["steps"] // 2 if config.get("decay_steps") is None else config["decay_steps"]
+    return CycleGAN(G, F, D_A, D_B, total_steps=config["steps"], decay_steps=min(decay, config["steps"]), **arguments)
 
 
 def batches(config: dict, log=print):
