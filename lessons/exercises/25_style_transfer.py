@@ -18,8 +18,10 @@ def gram_backward(features, grad_gram):
     (C, M) matrix, M = H * W: G[n] = F F^T / M.
 
     Hint: F[c, q] appears twice in G: in row c (as the first factor) and in column c
-    (as the second). So dL/dF = (Gbar + Gbar^T) F / M with Gbar = grad_gram[n]. Reshape
-    to (N, C, M), multiply with @ (it batches over the first axis), reshape back.
+    (as the second). Write dG[a, b] / dF[c, q] for each of the two cases, then sum
+    dL/dG[a, b] * dG[a, b]/dF[c, q] over a and b, and write the sum as matrix products.
+    Section 1 checks it with a grad_gram that is NOT symmetric: a formula that holds only
+    for symmetric ones fails there. Reshape to (N, C, M); @ batches over the first axis.
     """
     raise NotImplementedError("TODO: (Gbar + Gbar^T) F / M, per image")
 
@@ -34,8 +36,10 @@ def instance_norm_backward(x, grad_out, eps):
         mu = mean(x), var = mean((x - mu)^2)   (biased: divide by m)
         y = xhat = (x - mu) / sqrt(var + eps)
 
-    Hint: it is lesson 04's BatchNorm backward with gamma = 1 and the means taken over
-    each (n, c) plane (axis=(2, 3), keepdims=True) instead of over the batch:
-    dx = (g - mean(g) - xhat * mean(g * xhat)) / sqrt(var + eps), with g = grad_out.
+    Hint: x reaches y by three paths: directly, through mu and through var. Derive
+    dL/dmu and dL/dvar first, then add the three paths, as lesson 04 did for BatchNorm
+    over the batch axis; here every mean runs over one (n, c) plane (axis=(2, 3),
+    keepdims=True). Two things your answer must satisfy (section 5 checks both): its sum
+    over each plane is 0, and it is orthogonal to (x - mu) when eps = 0. Why?
     """
     raise NotImplementedError("TODO: dx of InstanceNorm2d, sums over each (n, c) plane")
