@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import numpy as np
 
 from minigan import backend, layers
+from minigan.bench import time_per_call
 from minigan.cyclegan import CycleGAN
 from minigan.cyclegan_models import patch_discriminator, resnet_generator, sizes_for
 
@@ -149,13 +149,6 @@ def torch_step(G, F, D_A, D_B, pool_size: int = 50, lam: float = 10.0, lam_id: f
     return step
 
 
-def timed(step, calls: int) -> float:
-    start = time.perf_counter()
-    for _ in range(calls):
-        step()
-    return (time.perf_counter() - start) / calls
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=32, help="image side (default 32, the emoji default's)")
@@ -181,11 +174,11 @@ def main(argv=None) -> int:
     theirs = torch_step(*twins)
     steps = {"minigan": lambda: ours.train_step(a_dev, b_dev), "pytorch": lambda: theirs(ta, tb)}
     for step in steps.values():
-        timed(step, 2)  # warm-up
+        time_per_call(step, 2)  # warm-up
     times = {name: [] for name in steps}
     for _ in range(args.rounds):
         for name, step in steps.items():
-            times[name].append(timed(step, args.calls))
+            times[name].append(time_per_call(step, args.calls))
     ms = {name: 1000 * statistics.median(t) for name, t in times.items()}
     print(f"CycleGAN step, {args.size}x{args.size} RGB, width {args.width}, batch {args.batch}, threads "
           f"{args.threads or 'default'}: minigan {ms['minigan']:.1f} ms, PyTorch {ms['pytorch']:.1f} ms, "
@@ -195,7 +188,7 @@ def main(argv=None) -> int:
         import pstats
 
         profiler = cProfile.Profile()
-        profiler.runcall(timed, steps["minigan"], args.calls)
+        profiler.runcall(time_per_call, steps["minigan"], args.calls)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(14)
     return 0
 

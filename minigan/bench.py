@@ -196,7 +196,8 @@ def torch_iteration(arch: str, batch: int, device: str):
     return step
 
 
-def _time_per_call(step, calls: int) -> float:
+def time_per_call(step, calls: int) -> float:
+    """Seconds per call of ``step()``, the mean over ``calls`` calls in a row."""
     t = time.perf_counter()
     for _ in range(calls):
         step()
@@ -223,9 +224,9 @@ def bench_arch(arch: str, batch: int, threads: int | None, rounds: int = 7, call
             torch_step()
     ours, theirs = [], []
     for _ in range(rounds):
-        ours.append(_time_per_call(step, calls))
+        ours.append(time_per_call(step, calls))
         if torch_step:
-            theirs.append(_time_per_call(torch_step, calls))
+            theirs.append(time_per_call(torch_step, calls))
     result = {"arch": arch, "backend": backend.name, "batch": batch, "threads": threads,
               "minigan_ms": 1e3 * statistics.median(ours)}
     if torch_step:
