@@ -63,12 +63,12 @@ def picture(runs: list, path: Path, count: int) -> None:
             columns.append(held[:count])
             title.append("input")
         columns.append(translate(held[:count]))
-        title.append(f"{run.name}")
+        title.append(config["model"])
     if paired(config):
         (_, _), (held_t, _) = split_holdout(target, *real_images(target, log=lambda *a: None))
         columns.append(held_t[:count])
         title.append("true")
-    save_image_grid(side_by_side(*columns), path, f"{name}, held out: " + " | ".join(title), nrow=1)
+    save_image_grid(side_by_side(*columns), path, f"{name}, held out\n" + " | ".join(title), nrow=1)
     print(f"wrote {path}")
 
 
