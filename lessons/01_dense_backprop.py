@@ -228,7 +228,8 @@ lesson.check("one weight: finite difference vs backward (rel err)",
 # minigan's backward ADDS into `layer.grads` (as PyTorch's `.grad`): a discriminator
 # sees a real batch and a fake batch, and the gradient of the sum of the two losses is
 # the sum of the two gradients. `zero_grad()` resets them. Forgetting `zero_grad()`
-# silently doubles the next step: the cell below shows it.
+# silently adds every earlier gradient into the next step's; with the same batch twice,
+# as in the cell below, that doubles it.
 
 # %%
 lesson.section("4. backward ADDS into grads; zero_grad resets")

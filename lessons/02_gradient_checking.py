@@ -9,7 +9,12 @@
 # normalised with the unbiased variance (divide by $m - 1$) scores a few times
 # $10^{-3}$ at $m = 32$, BatchNorm whose backward drops the $\epsilon$ in
 # $\sqrt{\sigma^2 + \epsilon}$ scores $\sim 10^{-5}$ on an input of variance $1/4$. So a
-# figure above $\sim 10^{-7}$ in float64 is a bug to find, however small it looks. Done
+# figure above $\sim 10^{-7}$ in float64 is worth explaining, however small it looks:
+# a bug, or one of two honest causes. A KINK (ReLU, LeakyReLU, the hinge loss at 0): a
+# central difference whose $\pm h$ straddles it averages two slopes, so correct code
+# scores up to $\sim 1$ at that input. And ROUNDING through a deep path: each layer adds
+# its float64 rounding, and small weights can make the true gradient tiny beside it
+# (lesson 19 scales its U-Net's weights up for its check). Done
 # in float32 the test cannot tell a right layer from a wrong one.
 #
 # **Exercise.** Write `numerical_gradient` and `relative_error` in
@@ -102,9 +107,10 @@ def numeric(loss, array, h=1e-6):
 #   {\max\big(10^{-8},\ \max_i (|a_i| + |b_i|)\big)} .$$
 #
 # Below $10^{-7}$ in float64: correct. Around $10^{-2}$ or more: a gross bug (a missing
-# transpose, a forgotten term). In between: a subtle bug, not "nearly right" (section
-# 4b works out two). The floor $10^{-8}$ keeps a gradient that is exactly zero from
-# dividing by zero; section 3b shows the price.
+# transpose, a forgotten term), unless an input sits within $h$ of a kink. In between:
+# first rule out a kink and rounding through a deep path, then it is a subtle bug, not
+# "nearly right" (section 4b works out two). The floor $10^{-8}$ keeps a gradient that
+# is exactly zero from dividing by zero; section 3b shows the price.
 #
 # The cell below is the exercise's second function, checked on hand examples first.
 

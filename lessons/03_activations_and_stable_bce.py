@@ -149,7 +149,8 @@ lesson.check("stable sigmoid (float64) vs a 100-digit reference, worst entrywise
 #
 # $$\mathrm{softplus}(x) = \max(x, 0) + \mathrm{log1p}(e^{-|x|})$$
 #
-# ($\exp$ of a value $\le 0$ only; `log1p` exact near $0$), so
+# ($\exp$ of a value $\le 0$ only; `log1p` accurate near $0$, where `log(1 + u)` loses
+# the digits of $u$), so
 #
 # $$l(x, t) = t\,\mathrm{softplus}(-x) + (1 - t)\,\mathrm{softplus}(x)
 #   = \max(x, 0) - x t + \mathrm{log1p}(e^{-|x|}).$$

@@ -363,7 +363,7 @@ for (a, b), total in phase_sums.items():
     W_equal[a::2, b::2] += (target - total) / 4
 painted = {"random": paint_constant(W_random),
            "equal phase sums": paint_constant(W_equal)}
-# the prediction: an interior output pixel t (t = 2..9 before the p = 1 crop) sees
+# the prediction: an interior output pixel t (t = 3..10 before the p = 1 crop) sees
 # W[t % 2::2] along each axis
 rows = np.arange(2, 10) + 1     # interior rows/columns, uncropped coordinates
 predicted = np.array([[phase_sums[(r % 2, q % 2)] for q in rows] for r in rows])

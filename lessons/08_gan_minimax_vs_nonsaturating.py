@@ -66,10 +66,12 @@ KINDS = ("minimax", "nonsaturating")
 # the batch of $N$ fakes, so each gradient it returns carries a factor $1/N$:
 # $-D_i/N$ and $-(1 - D_i)/N$.
 #
-# Both are negative: both push $a$, hence $D(G(z))$, UP. They have the same fixed
-# points; per sample they differ only in HOW HARD they push. Early in training D easily
-# spots fakes, $D(G(z)) \approx 0.001$: the minimax gradient is $-D \approx -0.001$,
-# the non-saturating one is $-(1 - D) \approx -1$.
+# Both are negative: both push $a$, hence $D(G(z))$, UP; per sample they differ in HOW
+# HARD they push. (Their stationary points are not the same in general: for a fixed,
+# imperfect D, G's two losses can settle in different places, and lesson 09's section 6
+# shows one; they agree at the global equilibrium $p_g = p_{data}$, $D = 1/2$.) Early in
+# training D easily spots fakes, $D(G(z)) \approx 0.001$: the minimax gradient is
+# $-D \approx -0.001$, the non-saturating one is $-(1 - D) \approx -1$.
 #
 # The cell below holds the two functions the exercise asks for. Outside exercise mode
 # they are minigan's `generator_loss` gradients; with `--exercise` they are yours.

@@ -8,10 +8,11 @@
 #
 # Plugging it back in shows WHAT the game measures (the Jensen-Shannon divergence
 # between the data and G's distribution), and what the non-saturating generator loss
-# really minimises (a reverse KL minus twice the JSD, which explains why GANs drop modes
-# rather than blur them). Every formula is checked on two 1-D Gaussians, where
-# everything can be integrated, and a minigan Dense layer trained with minigan's loss
-# and Adam is shown to find $D^*$ by itself.
+# really minimises against an optimal, frozen D (a reverse KL minus twice the JSD, which
+# suggests one reason why GANs drop modes rather than blur them; lesson 13 follows the
+# dynamics of real training instead). Every formula is checked on two 1-D Gaussians,
+# where everything can be integrated, and a minigan Dense layer trained with minigan's
+# loss and Adam is shown to find $D^*$ by itself.
 #
 # **Exercise.** Write `optimal_discriminator` and `gan_value` in
 # `lessons/exercises/09_optimal_discriminator.py`, then run

@@ -2,8 +2,9 @@
 # # Lesson 12 — Training dynamics: the Dirac-GAN, R1 and weight averaging
 #
 # Training a GAN is not descending a loss: D climbs the value $V$ while G descends it,
-# and near the equilibrium the field of their two gradients ROTATES around it instead of
-# pointing into it. The smallest GAN that shows this has one parameter per player (the
+# and near the equilibrium the Jacobian of their two gradients has a ROTATIONAL part
+# that turns the field around it instead of into it; in the Dirac-GAN below it is
+# pure rotation. The smallest GAN that shows this has one parameter per player (the
 # Dirac-GAN of Mescheder, Geiger & Nowozin 2018, "Which training methods for GANs
 # actually converge?", section 2). We compute its Jacobian by hand, predict from it how
 # fast each way of stepping spirals out, circles or spirals in, check each prediction

@@ -6,7 +6,10 @@
 # all $8 \times 8$ images. Show G a digit whose lower half is hidden. Somewhere on that
 # surface there are digits whose UPPER half looks like the one we see; their lower
 # halves are G's guesses for the pixels we lost. Yeh et al. (2017, "Semantic image
-# inpainting with deep generative models") find such a digit by searching $z$:
+# inpainting with deep generative models") find such a digit by searching $z$; the loss
+# below is a variant of theirs (they weight an L1 context loss by how close each known
+# pixel is to the hole, use $\log(1 - D)$ as the prior, and blend the result in with
+# Poisson blending):
 #
 # $$\hat z = \arg\min_z \ \underbrace{\frac{1}{n}\sum_j m_j\,\big(G(z)_j - x_j\big)^2}_
 #   {\text{context: fit the visible pixels}}

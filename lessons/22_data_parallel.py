@@ -157,9 +157,11 @@ lesson.check("averaged gradient of layer 2 vs central differences of L (rel err)
 #
 # which is ONE step of $k\eta$ on the union of the $k$ batches. The error is of second
 # order in $\eta$ (the gradient moves by $O(\eta)$ within the $k$ steps), the step of
-# first order: relative to the step, halving $\eta$ halves the gap. (Adam divides by the
-# gradient's running RMS, so its step is $\eta$-sized whatever the batch: minigan keeps
-# the learning rates as given, and 2 processes of batch 128 are 1 process of 256.)
+# first order: relative to the step, halving $\eta$ halves the gap. (Adam's step depends
+# on the batch size too: $\hat m / \sqrt{\hat v}$ grows towards 1 as a larger batch
+# lowers the gradient's noise, and square-root scaling rules for $\eta$ exist. What is
+# exactly true here: 2 processes of batch 128 ARE 1 process of batch 256, the same
+# gradient, so minigan keeps the learning rates as given.)
 
 # %%
 def sample_gradient(n, rng):

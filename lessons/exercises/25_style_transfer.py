@@ -20,8 +20,8 @@ def gram_backward(features, grad_gram):
     Hint: F[c, q] appears twice in G: in row c (as the first factor) and in column c
     (as the second). Write dG[a, b] / dF[c, q] for each of the two cases, then sum
     dL/dG[a, b] * dG[a, b]/dF[c, q] over a and b, and write the sum as matrix products.
-    Section 1 checks it with a grad_gram that is NOT symmetric: a formula that holds only
-    for symmetric ones fails there. Reshape to (N, C, M); @ batches over the first axis.
+    Section 1 checks it with a grad_gram that is NOT symmetric: a formula that holds
+    only for symmetric ones fails there. Reshape to (N, C, M); @ batches over axis 0.
     """
     raise NotImplementedError("TODO: (Gbar + Gbar^T) F / M, per image")
 
