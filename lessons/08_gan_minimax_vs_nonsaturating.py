@@ -359,9 +359,8 @@ lesson.savefig(fig, "generator_gradient.png")
 # stuck while D keeps winning. Adam divides each step by the gradient's own running
 # size (lesson 07), so the minimax G does take $lr$-sized steps. But its signal is
 # still upside down: weakest ($\sim D$) when G is losing, strongest when G already fools
-# D. Adam's running average of gradient sizes, built up while the gradient was tiny,
-# then turns the first strong gradient into a huge step: G lurches ($D(G(z))$ jumps
-# towards 1), D re-learns, and G is back where it started.
+# D. How Adam's running averages shape the steps that follow is not measured here; what
+# the runs below measure is where each G ends.
 #
 # In the runs below (the same head-started pair, continued with G learning) the
 # Adam-trained minimax G does not escape; the non-saturating one, whose signal is
@@ -420,7 +419,7 @@ lesson.finish()
 # %% [markdown]
 # ## Questions
 #
-# 1. Both generator losses push $D(G(z))$ up and share their fixed points. Why, then,
+# 1. Both generator losses push $D(G(z))$ up and agree at the equilibrium. Why, then,
 #    does the minimax G get almost no gradient when D confidently rejects its fakes,
 #    although $\log(1 - D)$ is not flat as a function of $D$?
 # 2. For the single fake of section 2, how much longer is the non-saturating gradient

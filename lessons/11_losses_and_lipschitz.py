@@ -245,8 +245,9 @@ edge_err = max(np.abs(a_best - bound * np.sign(p_x - q_x)).max()
                for bound, (a_best, _) in wass.items())
 lesson.check("wasserstein: on [-A, A] the minimum sits at the edge A sign(p - q), for "
              "A = 1, 10, 100", edge_err, 1e-12)
-lesson.check("wasserstein: min over [-A, A] = -A |p - q|: 100x lower for A = 100 than "
-             "A = 1 (rel err)", rel_error(wass[100.0][1], 100 * wass[1.0][1]), 1e-12)
+lesson.check("contract (true by construction once the edge check holds): min over "
+             "[-A, A] = -A |p - q|, 100x lower for A = 100 than A = 1 (rel err)",
+             rel_error(wass[100.0][1], 100 * wass[1.0][1]), 1e-12)
 
 fig, axes = plt.subplots(1, 3, figsize=(17, 4.6))
 xx = np.linspace(-4, 4, 400)
@@ -878,7 +879,8 @@ lesson.check("spectral norm: prod ||W_l / sigma_l||_2 = 1 (one power iteration p
              "step kept up, abs err)", abs(lip_sn - 1), 1e-3)
 lesson.check_that("spectral norm: the whole run's batch losses stay above -1.5 W1 "
                   "(bounded)", h_sn.min() > -1.5 * MU, f"min {h_sn.min():.4g}")
-# measured: 0.8 % short after 600 steps, 0.03 % after 1500 (2 seeds)
+# measured: 0.8 % short after 600 steps (the quick run), 0.03 % after 1500 (2 seeds);
+# the full run's 2000 steps are held to 0.2 %, not re-measured at 2000
 sn_tol = 0.02 if lesson.quick else 2e-3
 lesson.check(f"spectral norm: E_p f - E_q f = W1 = |mu| = {MU:g} (rel err)",
              abs(est_sn - MU) / MU, sn_tol)

@@ -171,7 +171,8 @@ result = restore(gan.G, gan.D, targets, bottom, Z, steps=ZSTEPS, seed=lesson.see
 visible = np.broadcast_to(bottom, targets.shape) == 1
 first, last = result.history[0], result.history[-1]
 print(f"  {len(targets)} digits, {ZSTEPS} Adam steps on z, 4 starts each")
-lesson.check_that("the visible pixels are the input's, to the bit",
+lesson.check_that("contract (restore pastes them back): the visible pixels are the "
+                  "input's, to the bit",
                   np.array_equal(result.images[visible], targets[visible]),
                   f"{int(visible.sum())} pixels compared")
 lesson.check_that("Adam on z lowers the mean loss", last < first,
