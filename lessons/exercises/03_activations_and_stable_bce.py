@@ -20,9 +20,10 @@ def bce_with_logits(logits, targets):
     It must stay finite and accurate (to a few units in the last place) for logits as
     large as +-1e4, in float32 and float64, without a single RuntimeWarning.
 
-    Hint: never compute s(x) and then its log: use
-    l(x, t) = max(x, 0) - x t + log1p(exp(-|x|)), where exp only sees values <= 0.
-    The gradient of l is s(x) - t; L is a mean, so divide by N. A sigmoid that cannot
-    overflow: exp(-|x|) again, split on the sign of x.
+    Hint: never compute s(x) and then its log. Write -log s(x) and -log(1 - s(x)) as
+    functions of x in which exp only ever sees values <= 0 (treat x >= 0 and x < 0
+    apart, then join the two cases with |x| and max), and use log1p for log(1 + small).
+    Then differentiate l with respect to x by hand: the result is short. L is a mean.
+    A sigmoid that cannot overflow needs the same split on the sign of x.
     """
-    raise NotImplementedError("TODO: the mean stable BCE and its gradient (s - t) / N")
+    raise NotImplementedError("TODO: the mean stable BCE and its gradient")

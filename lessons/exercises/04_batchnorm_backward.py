@@ -19,7 +19,9 @@ def batchnorm_backward(x, gamma, eps, dy):
     and dy = dL/dy. Compute dL/dx, dL/dgamma and dL/dbeta.
 
     Hint: dbeta and dgamma are sums over the batch (axis 0). For dx, every x_j moves mu
-    and var too: the lesson derives dx = gamma/s * (dy - (dbeta + xhat * dgamma) / m)
-    with s = sqrt(var + eps). Check the shapes broadcast per column.
+    and var too: derive dL/dvar and dL/dmu first, add the three paths into dx, then
+    simplify until dx is written with dy, xhat and two batch sums only (the lesson's
+    "The backward pass" does this step by step, if you want to compare). Check the
+    shapes broadcast per column.
     """
     raise NotImplementedError("TODO: dx, dgamma, dbeta of BatchNorm1d in training mode")

@@ -36,13 +36,10 @@ def spectral_norm_backward(W, u, v, sigma, dW_sn):
     float (sigma = u^T W v). dW_sn = G = dL/dW_sn, the gradient the layer computed with
     the normalised weight. Returns dL/dW (out, in).
 
-    With sigma = u^T W v, d sigma / dW = u v^T, and the chain rule through W / sigma
-    gives
-        dL/dW = (G - <G, W_sn> u v^T) / sigma,   W_sn = W / sigma,
-    where <G, W_sn> = sum of G * W_sn (a number).
-
-    Hint: np.outer(u, v) is u v^T, shaped (out, in). The second term makes the result
-    orthogonal to W: scaling W does not change W_sn, so dL/dW has no component along W
-    (check: sum(dL/dW * W) = 0 whenever sigma = u^T W v).
+    Hint: sigma = u^T W v depends on W too. Write d sigma / dW first (np.outer(u, v) is
+    u v^T, shaped (out, in)), then apply the quotient rule to W / sigma entry by entry
+    and sum over the entries of W_sn with the weights G. A check on your answer:
+    scaling W does not change W_sn, so dL/dW must have no component along W,
+    sum(dL/dW * W) = 0 whenever sigma = u^T W v.
     """
-    raise NotImplementedError("TODO: (G - <G, W_sn> u v^T) / sigma")
+    raise NotImplementedError("TODO: dL/dW through W / sigma, u and v held fixed")

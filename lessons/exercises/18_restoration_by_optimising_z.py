@@ -19,9 +19,9 @@ def context_loss_and_grad(fake, images, mask):
     where n_i is the number of visible pixels of image i (at least 1, so that an image
     with nothing visible does not divide by 0).
 
-    Hint: the derivative of (fake - image)^2 is 2 (fake - image); the mask multiplies it
-    (a hidden pixel pulls nothing), and n_i divides it. Keep n_i of shape (N, 1, 1, 1)
-    where it divides a (N, C, H, W) array.
+    Hint: differentiate loss[i] with respect to one pixel fake_ij: which terms of the
+    sum contain it, what does the mask do to a hidden pixel, and what divides? Keep n_i
+    of shape (N, 1, 1, 1) where it divides a (N, C, H, W) array.
     """
-    raise NotImplementedError("TODO: loss = visible squared error / n (N,); "
-                              "grad = 2 m (g - x) / n (N, C, H, W)")
+    raise NotImplementedError("TODO: each image's context loss (N,) and its gradient "
+                              "(N, C, H, W)")

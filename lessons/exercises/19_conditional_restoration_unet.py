@@ -16,7 +16,8 @@ def generator_output_grad(grad_pair, fake, targets, l1_weight):
     C_out); fake = G(x) and targets t, both (N, C_out, H, W); l1_weight a float lambda.
     Returns dL_G/dG(x), an array of fake's shape.
 
-    Hint: only G(x)'s channels of the pair belong to G (x is data); the L1 term is a
-    mean over all M = fake.size entries, and d|u|/du = sign(u).
+    Hint: two terms. Which channels of D's input gradient reach G (x is data)? And the
+    L1 term is a mean over all M = fake.size entries of |G(x) - t|: differentiate one
+    entry (what is the derivative of |u|, and what will you use at u = 0?).
     """
-    raise NotImplementedError("TODO: the G(x) channels + lambda sign(G(x) - t) / M")
+    raise NotImplementedError("TODO: the gradient G's output receives from both terms")
