@@ -168,9 +168,13 @@ for i, (arch, options) in enumerate([("mlp", {}), ("dcgan", {"width": 32})], sta
           f"D(G(z)) {d_fake[-30:].mean():.2f}")
     lesson.check_that(f"{arch}: D tells real from fake early (mean D(x) - D(G(z)) over "
                       f"steps 10-50 > 0.05)", gap > 0.05, f"{gap:.2f}")
-    moved = float(abs(loss_g - loss_g[:5].mean()).max())
-    lesson.check_that(f"{arch}: the generator loss moved (max |L_G - L_G at start| > "
-                      f"0.1)", moved > 0.1, f"{moved:.2f}")
+    # (a loss that merely moved would pass a run that diverges too: D winning outright
+    # drives D(G(z)) to 0 and L_G = -log D(G(z)) up without bound)
+    late_fake, late_g = float(d_fake[-30:].mean()), float(loss_g[-30:].mean())
+    lesson.check_that(f"{arch}: the game goes on: over the last 30 steps D still "
+                      f"passes some fakes (mean D(G(z)) > 0.05) and L_G stays below 5",
+                      late_fake > 0.05 and late_g < 5,
+                      f"{late_fake:.2f}, {late_g:.2f}")
     lesson.check_that(f"{arch}: G's mean image moved toward the real mean image "
                       f"(distance halved at least)",
                       after[0] < 0.5 * before[0], f"{before[0]:.2f} -> {after[0]:.2f}")

@@ -9,9 +9,9 @@ these transforms means G(z) to x. Augmenting the reals alone teaches G to draw t
 gradient passes through T, so each T has a backward, written here beside its forward:
 
     brightness   y = x + b_n,             b_n ~ U(-0.5, 0.5) per image       dL/dx = dL/dy
-    translation  y[i, j] = x[i - dy_n, j - dx_n], 0 where that falls outside; dy_n, dx_n integers in
+    translation  y[i, j] = x[i - s_n, j - t_n], 0 where that falls outside; s_n, t_n integers in
                  [-H // 8, H // 8] and [-W // 8, W // 8] per image
-                 dL/dx[a, b] = dL/dy[a + dy_n, b + dx_n], 0 for pixels shifted out of the image
+                 dL/dx[a, b] = dL/dy[a + s_n, b + t_n], 0 for pixels shifted out of the image
     cutout       y = x * m_n, m_n 0 on a (H // 2) x (W // 2) rectangle centred anywhere on the image
                  (the part outside it dropped), 1 elsewhere                   dL/dx = dL/dy * m_n
 
@@ -56,13 +56,13 @@ def brightness_backward(grad, b):
 
 # -- translation ------------------------------------------------------------------------------------
 def draw_translation(rng, shape):
-    """shifts: (N, 2) host integers (dy_n, dx_n), uniform in [-H // 8, H // 8] x [-W // 8, W // 8]."""
+    """shifts: (N, 2) host integers (s_n, t_n), uniform in [-H // 8, H // 8] x [-W // 8, W // 8]."""
     n, _, h, w = shape
     return rng.integers([-(h // 8), -(w // 8)], [h // 8 + 1, w // 8 + 1], (n, 2))
 
 
 def _shift(x, shifts, fill: float):
-    """out[n, c, i, j] = x[n, c, i - dy_n, j - dx_n], or ``fill`` where that index is outside the image."""
+    """out[n, c, i, j] = x[n, c, i - s_n, j - t_n], or ``fill`` where that index is outside the image."""
     xp = backend.get_array_module(x)
     n, c, h, w = x.shape
     shifts = xp.asarray(shifts)
@@ -75,14 +75,14 @@ def _shift(x, shifts, fill: float):
 
 
 def translation(x, shifts):
-    """Move image n's content by shifts[n] = (dy_n, dx_n) pixels (down, right), filling with 0.
+    """Move image n's content by shifts[n] = (s_n, t_n) pixels (down, right), filling with 0.
 
-    x, y: (N, C, H, W); shifts: (N, 2) integers. y[n, :, i, j] = x[n, :, i - dy_n, j - dx_n]."""
+    x, y: (N, C, H, W); shifts: (N, 2) integers. y[n, :, i, j] = x[n, :, i - s_n, j - t_n]."""
     return _shift(x, shifts, 0.0)
 
 
 def translation_backward(grad, shifts):
-    """dL/dx[n, :, a, b] = dL/dy[n, :, a + dy_n, b + dx_n]: the gradient shifted back, and 0 for the
+    """dL/dx[n, :, a, b] = dL/dy[n, :, a + s_n, b + t_n]: the gradient shifted back, and 0 for the
     pixels of x that were shifted out of the image (no output read them).   grad: (N, C, H, W)."""
     xp = backend.get_array_module(grad)
     return _shift(grad, -xp.asarray(shifts), 0.0)

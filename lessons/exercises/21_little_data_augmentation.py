@@ -9,14 +9,14 @@ import numpy as np
 
 
 def translation_backward(grad, shifts):
-    """dL/dx of the translation y[n, :, i, j] = x[n, :, i - dy_n, j - dx_n] (0 outside).
+    """dL/dx of the translation y[n, :, i, j] = x[n, :, i - s_n, j - t_n] (0 outside).
 
     Shapes: grad = dL/dy, a NumPy array (N, C, H, W); shifts (N, 2) integers
-    (dy_n, dx_n): image n's content moved dy_n rows down and dx_n columns right.
+    (s_n, t_n): image n's content moved s_n rows down and t_n columns right.
     Returns dL/dx, (N, C, H, W).
 
-    Hint: pixel x[n, :, a, b] went to y[n, :, a + dy_n, b + dx_n], so its gradient is
-    the gradient there: shift grad back by (-dy_n, -dx_n). A pixel whose destination
+    Hint: pixel x[n, :, a, b] went to y[n, :, a + s_n, b + t_n], so its gradient is
+    the gradient there: shift grad back by (-s_n, -t_n). A pixel whose destination
     lies outside the image reached no output: its gradient is 0, not a value wrapped
     around from the other side (as np.roll would give).
     """

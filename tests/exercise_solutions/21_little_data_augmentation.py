@@ -15,4 +15,4 @@ def near_miss__translation_backward__shifted_forward(grad, shifts):
 
 def near_miss__translation_backward__wraps_around(grad, shifts):
     """np.roll: the pixels shifted out get the gradient of the other side instead of 0."""
-    return np.stack([np.roll(g, (-dy, -dx), axis=(1, 2)) for g, (dy, dx) in zip(grad, shifts)])
+    return np.stack([np.roll(g, (-s, -t), axis=(1, 2)) for g, (s, t) in zip(grad, shifts)])
