@@ -256,17 +256,25 @@ for act in ACTIVATIONS:
         q, d, w_rms = (np.exp(np.log(np.array(a)).mean(axis=0)) for a in zip(*runs))
         results[act, scheme] = (q, d, w_rms) + predict(act, var_w)
         verdicts[act, scheme] = verdict(fwd), verdict(bwd)
-print(f"  {'q_L = E[h_L^2] measured (predicted)':>38}: "
-      + " | ".join(f"{s:>18}" for s in SCHEMES))
-for act in ACTIVATIONS:
-    print(f"  {act:>38}: " + " | ".join(
-        f"{results[act, s][0][-1]:8.1e} ({results[act, s][3][-1]:7.1e})"
-        for s in SCHEMES))
-for act in ACTIVATIONS:
-    errs = {s: verdicts[act, s][0] for s in SCHEMES}
-    worst = max(errs, key=errs.get)
-    lesson.check(f"{act}: forward layer factor vs prediction, |log error| in "
-                 f"standard errors, worst of 5 ({worst})", errs[worst], 4)
+
+
+def table_and_checks(title, measured, predicted, which, direction):
+    """Print measured (predicted) per activation and scheme; check the worst scheme's
+    layer factor (verdicts[...][which]) within 4 standard errors of its prediction."""
+    print(f"  {title:>38}: " + " | ".join(f"{s:>18}" for s in SCHEMES))
+    for act in ACTIVATIONS:
+        print(f"  {act:>38}: " + " | ".join(
+            f"{measured(results[act, s]):8.1e} ({predicted(results[act, s]):7.1e})"
+            for s in SCHEMES))
+    for act in ACTIVATIONS:
+        errs = {s: verdicts[act, s][which] for s in SCHEMES}
+        worst = max(errs, key=errs.get)
+        lesson.check(f"{act}: {direction} layer factor vs prediction, |log error| "
+                     f"in standard errors, worst of 5 ({worst})", errs[worst], 4)
+
+
+table_and_checks("q_L = E[h_L^2] measured (predicted)", lambda r: r[0][-1],
+                 lambda r: r[3][-1], 0, "forward")
 he = results["ReLU", "He 2/n_in"][0]
 xavier = results["ReLU", "Xavier 2/(n_in+n_out)"][0]
 lesson.check_that("ReLU: He holds (q_L / q_1 in [1/4, 4]), Xavier halves per layer "
@@ -318,17 +326,8 @@ lesson.savefig(fig, "activations_by_depth.png")
 
 # %%
 lesson.section("3. gradients by depth, through each layer's backward")
-print(f"  {'E[delta_1^2] measured (predicted)':>38}: "
-      + " | ".join(f"{s:>18}" for s in SCHEMES))
-for act in ACTIVATIONS:
-    print(f"  {act:>38}: " + " | ".join(
-        f"{results[act, s][1][0]:8.1e} ({results[act, s][4][0]:7.1e})"
-        for s in SCHEMES))
-for act in ACTIVATIONS:
-    errs = {s: verdicts[act, s][1] for s in SCHEMES}
-    worst = max(errs, key=errs.get)
-    lesson.check(f"{act}: backward layer factor vs prediction, |log error| in "
-                 f"standard errors, worst of 5 ({worst})", errs[worst], 4)
+table_and_checks("E[delta_1^2] measured (predicted)", lambda r: r[1][0],
+                 lambda r: r[4][0], 1, "backward")
 spreads = {s: results["ReLU", s][2].max() / results["ReLU", s][2].min()
            for s in SCHEMES}
 print("  ReLU: RMS of dL/dW_l, smallest and largest over depth: " + ", ".join(
