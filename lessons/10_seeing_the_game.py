@@ -444,6 +444,50 @@ lesson.check_that("the grid is squeezed on the modes and stretched between them 
                   np.median(det[between]) > 10 * np.median(det[on]),
                   f"{np.median(det[between]):.1e} > 10 x {np.median(det[on]):.1e}")
 
+# %% [markdown]
+# ## 6. Live controls (in a notebook)
+#
+# `replay` trains a fresh pair from the same seed with the loss kind, the two learning
+# rates and the number of steps you choose, and draws the game at the end. Run as a
+# script, the lesson draws it once with section 1's settings and 300 steps
+# (`replay.png`). In Jupyter, with `ipywidgets` (`pip install -e ".[notebooks]"`),
+# the cell gives a menu and sliders for the four, and a button that runs `replay`: try
+# `minimax` against `nonsaturating` (lesson 08), or a D ten times faster than G.
+
+# %%
+from _common import IN_NOTEBOOK  # noqa: E402
+from minigan.losses import LOSSES  # noqa: E402
+
+
+def replay(loss="nonsaturating", lr_g=LR_G, lr_d=LR_D, steps=300):
+    """A fresh G and D trained for ``steps`` with these settings; the game's figure."""
+    backend.seed(lesson.seed)
+    G2, D2 = build("mlp2d", (2,), Z, width=WIDTH, depth=DEPTH)
+    game = GAN(G2, D2, z_dim=Z, loss=loss, lr_g=lr_g, lr_d=lr_d, seed=lesson.seed)
+    game.fit(sample_ring, steps, BATCH)
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    draw_game(ax, game_view(game, real_shown, n_fake=N_FAKE,
+                            bounds=frame_bounds(game)),
+              f"{loss}, lr_g {lr_g:.1e}, lr_d {lr_d:.1e}, {steps} steps")
+    return fig
+
+
+lesson.section("6. replay: the game again, with settings of your choice")
+if not IN_NOTEBOOK:
+    lesson.savefig(replay(), "replay.png")
+else:
+    try:
+        import ipywidgets as widgets
+    except ImportError:
+        print('  live controls need ipywidgets: pip install -e ".[notebooks]"')
+    else:
+        widgets.interact_manual(
+            lambda loss, lr_g, lr_d, steps: plt.show(replay(loss, lr_g, lr_d, steps)),
+            loss=widgets.Dropdown(options=list(LOSSES), value="nonsaturating"),
+            lr_g=widgets.FloatLogSlider(value=LR_G, base=10, min=-4, max=-1),
+            lr_d=widgets.FloatLogSlider(value=LR_D, base=10, min=-4, max=-1),
+            steps=widgets.IntSlider(value=300, min=50, max=3000, step=50))
+
 lesson.finish()
 
 # %% [markdown]
