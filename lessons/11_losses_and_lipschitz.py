@@ -549,9 +549,12 @@ sigma40, u40, v40 = power_iteration(Wm_gapped, u0_gapped, 40)
 agreement = max(np.abs(signed_gapped - layer_gapped).max(),
                 abs(sigma40 - float(gapped.sigma)) / spectrum[0],
                 np.abs(u40 - H(gapped.u)).max(), np.abs(v40 - H(gapped.v)).max())
-lesson.check("power_iteration(Wm, u, 1), u carried = SpectralNorm's sigma after each "
-             "of 40 train forwards; power_iteration(Wm, u0, 40) = its last sigma, u, "
-             "v (max abs err)", agreement, 1e-12)
+# (outside --exercise this compares the lesson's power_iteration with SpectralNorm's,
+# the same few lines written twice: a contract that they agree, evidence only for a
+# student's function)
+lesson.check("contract: power_iteration(Wm, u, 1), u carried = SpectralNorm's sigma "
+             "after each of 40 train forwards; power_iteration(Wm, u0, 40) = its last "
+             "sigma, u, v (max abs err)", agreement, 1e-12)
 # (b) a plain random 32 x 64 weight (fan-in uniform): its top singular values are close
 plain = SpectralNorm(Dense(64, 32))
 s_plain = svd_top(plain.weight_matrix(), 2)
