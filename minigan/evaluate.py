@@ -194,10 +194,18 @@ def evaluate_translation(config: dict, trainer, run_dir=None, log=print, classif
     if not config.get("holdout"):
         raise OptionError(f"a {config['model']} run trained without --holdout has no unseen images to "
                           f"translate; expected a run of minigan train --model {config['model']} --holdout F")
+    loaded = {}  # a cyclegan run's two sets are each a source once and a target once: read each once
+
+    def images_of(which):
+        key = (which["dataset"], which.get("data_dir"))
+        if key not in loaded:
+            loaded[key] = real_images(which, log)
+        return loaded[key]
+
     figures, pictures = {"holdout": config["holdout"], "directions": []}, []
     for name, source, target, translate in translation_directions(config, trainer):
-        (_, _), (held, held_labels) = split_holdout(source, *real_images(source, log))
-        images, labels = real_images(target, log)
+        (_, _), (held, held_labels) = split_holdout(source, *images_of(source))
+        images, labels = images_of(target)
         (train_t, train_labels), (held_t, _) = split_holdout(target, images, labels)
         if labels is None:
             classifier = PixelFeatures()
